@@ -1,0 +1,31 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    -- the main job on the offline default (creates .venv first)
+#   make test   -- the test suite (creates .venv first)
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+OUT     ?= runs/quickstart
+
+.PHONY: run test bench clean
+
+# The stamp is remade when the package's requirements change.
+$(BIN)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/mathcoach data --op mul --digits 1-4 --per-cell 500 --split train --format long --seed 0 -o $(OUT)/train.jsonl
+	$(BIN)/mathcoach data --op mul --digits 1-4 --per-cell 50 --split val --format long --seed 0 -o $(OUT)/val.jsonl
+	$(BIN)/mathcoach data --op mul --digits 1-4 --per-cell 100 --split test --format long --seed 0 -o $(OUT)/test.jsonl
+	$(BIN)/mathcoach overlap $(OUT)/train.jsonl $(OUT)/val.jsonl $(OUT)/test.jsonl
+
+test: $(BIN)/.installed
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/data_speed.py
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,110 @@
+"""The ``mathcoach`` command: a thin layer that builds a config and calls one function per subcommand.
+
+Example: ``mathcoach data --op mul --digits 1-4 --per-cell 500 --split test --format long -o test.jsonl``
+
+Subcommand modules are imported only when that subcommand runs, so ``mathcoach --help`` stays instant.
+Bad input ends with one line on stderr and exit status 2; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mathcoach import __version__
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Raised for anything the user can fix; main() prints it as one line and exits 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of argparse's usage dump
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def _data(ns: argparse.Namespace) -> int:
+    from mathcoach.config import resolve
+    from mathcoach.problems.build import DataConfig, build_dataset, summary_table
+
+    cfg = resolve(DataConfig, ns)
+    summary = build_dataset(cfg)
+    print(summary_table(summary))
+    return 0
+
+
+def _overlap(ns: argparse.Namespace) -> int:
+    from mathcoach.problems.dataset import read_items
+    from mathcoach.problems.overlap import TrainIndex
+
+    ngram_ns = tuple(sorted(set(ns.n)))
+    if any(n < 1 for n in ngram_ns):
+        raise UsageError("mathcoach overlap: error: --n must be 1 or more")
+    index = TrainIndex(read_items(ns.train), ngram_ns)
+    any_hits = False
+    print(f"train: {ns.train}")
+    header = " | ".join(f"{n}-gram" for n in ngram_ns)
+    print(f"| test file | items | exact question | same operands | {header} |")
+    print("|---|---:|---:|---:|" + "---:|" * len(ngram_ns))
+    examples = []
+    for path in ns.test:
+        rep = index.report(path, read_items(path))
+        any_hits |= rep.hits > 0
+        grams = " | ".join(str(rep.ngram[n]) for n in ngram_ns)
+        print(f"| {path} | {rep.items} | {rep.exact} | {rep.same_pair} | {grams} |")
+        examples += [f"  {path}: {q}" for q in rep.examples]
+    if examples:
+        print("examples of contaminated items:\n" + "\n".join(examples))
+    print("CONTAMINATED: test items overlap the training file" if any_hits else "clean: no overlap found")
+    return 1 if any_hits else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mathcoach.config import add_arguments
+    from mathcoach.problems.build import DataConfig
+
+    parser = _Parser(prog="mathcoach", description="Teach language models math and prove the gain.")
+    parser.add_argument("--version", action="version", version=f"mathcoach {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("data", help="generate a verified arithmetic dataset (JSONL chat rows)",
+                       description="Generate a verified arithmetic dataset as JSONL chat rows.")
+    add_arguments(p, DataConfig)
+    p.set_defaults(func=_data)
+
+    p = sub.add_parser("overlap", help="check test files for contamination by a training file",
+                       description="Exact, operand-pair and word n-gram overlap between TRAIN and each TEST file; "
+                                   "exit 1 when any test item overlaps.")
+    p.add_argument("train", metavar="TRAIN", help="training JSONL (mathcoach rows, GSM8K or SVAMP shape)")
+    p.add_argument("test", metavar="TEST", nargs="+", help="one or more test JSONL files")
+    p.add_argument("--n", type=int, nargs="+", default=[13, 30], help="word n-gram sizes (default: 13 30)")
+    p.set_defaults(func=_overlap)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mathcoach.config import ConfigError
+    from mathcoach.io import OutputError
+
+    try:
+        parser = build_parser()
+        ns = parser.parse_args(argv)
+        if not getattr(ns, "func", None):
+            parser.print_help()
+            return EXIT_USAGE
+        return ns.func(ns)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+    except ConfigError as e:
+        print(f"mathcoach: error: {e}", file=sys.stderr)
+    except (OutputError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
+        name = getattr(e, "filename", None)
+        print(f"mathcoach: error: {e.strerror + ': ' + str(name) if name else e}", file=sys.stderr)
+    except ValueError as e:  # unreadable input files: the message names file and line
+        print(f"mathcoach: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("mathcoach: interrupted; no partial output was written", file=sys.stderr)
+        return 130
+    return EXIT_USAGE

@@ -1,0 +1,91 @@
+"""The one answer checker: strict and flexible extraction, kept apart, and exact comparison with gold.
+
+Example: ``extract("... so the total is **3,034**.\\nAnswer: 3,034.")`` -> Extraction(strict="3034", flexible="3034")
+
+* strict: an anchored answer statement (``Answer: N``, ``The answer is N``, ``\\boxed{N}``, ``#### N``,
+  ``Final answer: N``); the last one in the text wins.
+* flexible: the last number anywhere in the text.
+Both return ``None`` when nothing is found -- never a default number (unlike parsers that turn "no answer"
+into 0 and so score it right whenever the gold is 0). Division answers are "q R r" pairs.
+ANSWER_VERSION is written into every result so scores from different checker versions are never mixed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+ANSWER_VERSION = "1"
+
+# A number: optional sign, digits possibly grouped by , or a (thin/no-break) space in threes, optional decimals.
+_NUM = r"[-−–]?(?:\d{1,3}(?:[,\u00a0\u202f\u2009 ]\d{3})+|\d+)(?:\.\d+)?"
+_PAIR = rf"(?P<q>{_NUM})\s*(?:R|r|rem(?:ainder)?\.?|remainder of|with remainder)\s*:?\s*(?P<r>{_NUM})"
+_ANCHORS = (
+    r"\\boxed\{\s*(?:\\text\{[^}]*\}\s*)?",
+    r"\b(?:final\s+)?answer\s*[*_]*\s*(?:is\s*)?[:=]\s*[*_]*\s*\$?\s*",
+    r"the\s+(?:final\s+)?answer\s+is\s*[:=]?\s*[*_]*\s*\$?\s*",
+    r"####\s*\$?\s*",
+)
+_STRICT_NUM = re.compile("(?:" + "|".join(_ANCHORS) + rf")(?P<n>{_NUM})", re.IGNORECASE)
+_STRICT_PAIR = re.compile("(?:" + "|".join(_ANCHORS) + rf")[*_]*{_PAIR}", re.IGNORECASE)
+_ANY_NUM = re.compile(rf"(?<![\w.]){_NUM}")
+_ANY_PAIR = re.compile(_PAIR)
+
+
+@dataclass(frozen=True)
+class Extraction:
+    strict: str | None
+    flexible: str | None
+
+
+def normalize_number(s: str | float | int | None) -> str | None:
+    """'3,034.' -> '3034'; '-12.50' -> '-12.5'; '5.0' -> '5'; junk -> None."""
+    if s is None:
+        return None
+    t = str(s).strip().rstrip(".")
+    t = re.sub(r"[\s,\u00a0\u202f\u2009*_$]", "", t).replace("−", "-").replace("–", "-")
+    try:
+        d = Decimal(t)
+    except InvalidOperation:
+        return None
+    if not d.is_finite():
+        return None
+    if d == 0:
+        return "0"  # also folds "-0" and "0.00"
+    if d == d.to_integral_value():
+        return format(d.to_integral_value(), "f")  # not int(): Python caps int() of huge digit strings
+    return format(d.normalize(), "f")
+
+
+def _pair(m: re.Match) -> str | None:
+    q, r = normalize_number(m["q"]), normalize_number(m["r"])
+    return f"{q} R {r}" if q is not None and r is not None else None
+
+
+def is_pair(gold: str) -> bool:
+    return " R " in gold
+
+
+def extract(text: str | None, pair: bool = False) -> Extraction:
+    """Strict and flexible answers from ``text``; ``pair=True`` reads quotient-remainder answers."""
+    if not text:
+        return Extraction(None, None)
+    text = str(text)
+    if pair:
+        strict = [_pair(m) for m in _STRICT_PAIR.finditer(text)]
+        loose = [_pair(m) for m in _ANY_PAIR.finditer(text)]
+        return Extraction(strict[-1] if strict else None, loose[-1] if loose else None)
+    strict = [normalize_number(m["n"]) for m in _STRICT_NUM.finditer(text)]
+    loose = [normalize_number(m.group(0)) for m in _ANY_NUM.finditer(text)]
+    return Extraction(strict[-1] if strict else None, loose[-1] if loose else None)
+
+
+def matches(pred: str | None, gold: str) -> bool:
+    """Exact numeric equality; a missing prediction is never right."""
+    if pred is None:
+        return False
+    if is_pair(gold):
+        return pred == gold
+    g, p = normalize_number(gold), normalize_number(pred)
+    return g is not None and p is not None and Decimal(g) == Decimal(p)

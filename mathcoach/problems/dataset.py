@@ -1,0 +1,100 @@
+"""Dataset rows: generated problems become chat rows; generated, GSM8K and SVAMP files are read back alike.
+
+Example: ``to_row(problem, "long")`` -> {"messages": [{"role": "user", ...}, {"role": "assistant", ...}],
+"meta": {...}} -- the shape TRL's SFTTrainer and the OpenAI fine-tuning API take as they are, with the
+problem's metadata under its own key so it never reaches the model.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from mathcoach.problems.answer import ANSWER_VERSION, normalize_number
+from mathcoach.problems.problem import Problem
+from mathcoach.problems.traces import render
+
+ROW_VERSION = "1"
+
+
+def column_carries(terms: list[int]) -> int:
+    """Columns that produce a nonzero carry when ``terms`` are added by hand."""
+    carries, carry, k = 0, 0, 0
+    width = max(len(str(t)) for t in terms)
+    while k < width or carry:
+        s = carry + sum(t // 10**k % 10 for t in terms)
+        carry = s // 10
+        carries += carry > 0
+        k += 1
+    return carries
+
+
+def carries(p: Problem) -> int:
+    """How many carries (borrows for subtraction) the schoolbook method needs: a difficulty measure."""
+    if p.op == "add":
+        return column_carries([p.a, p.b])
+    if p.op == "sub":
+        top, bottom = max(p.a, p.b), min(p.a, p.b)
+        borrows, borrow = 0, 0
+        for k in range(len(str(top))):
+            borrow = 1 if top // 10**k % 10 - borrow < bottom // 10**k % 10 else 0
+            borrows += borrow
+        return borrows
+    if p.op == "mul":
+        n, partials = 0, []
+        for k, d in enumerate(reversed(str(p.b))):
+            carry = 0
+            for x in reversed(str(p.a)):
+                carry = (int(x) * int(d) + carry) // 10
+                n += carry > 0
+            partials.append(p.a * int(d) * 10**k)
+        return n + column_carries(partials)
+    return 0  # division has no carries; its difficulty is the number of quotient digits
+
+
+def to_row(p: Problem, fmt: str, system: str | None = None) -> dict:
+    messages = [{"role": "system", "content": system}] if system else []
+    messages += [{"role": "user", "content": p.question}, {"role": "assistant", "content": render(p, fmt)}]
+    meta = p.to_dict() | {"format": fmt, "carries": carries(p), "row_version": ROW_VERSION,
+                          "answer_version": ANSWER_VERSION}
+    return {"messages": messages, "meta": meta}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One evaluation or overlap item, whatever file it came from."""
+
+    id: str
+    question: str
+    answer: str | None  # canonical gold answer (answer.normalize_number), None if the file has none
+    problem: Problem | None  # set for generated arithmetic rows
+    source: str  # "mathcoach", "gsm8k", "svamp", "question"
+
+
+def item_from_row(row: dict, n: int, path: str = "") -> Item:
+    """Read any supported row shape; raises ValueError naming the row when the shape is unknown."""
+    meta = row.get("meta")
+    if isinstance(meta, dict) and "op" in meta:
+        p = Problem.from_dict(meta)
+        return Item(p.id, p.question, p.answer, p, "mathcoach")
+    if "Body" in row and "Question" in row:  # SVAMP
+        q = f"{row['Body'].strip()} {row['Question'].strip()}"
+        return Item(str(row.get("ID", n)), q, normalize_number(row.get("Answer")), None, "svamp")
+    if "question" in row:
+        gold = row.get("answer")
+        if isinstance(gold, str) and "####" in gold:  # GSM8K: worked solution ending in "#### N"
+            return Item(f"gsm8k-{n}", row["question"], normalize_number(gold.rsplit("####", 1)[1]), None, "gsm8k")
+        return Item(str(row.get("id", n)), row["question"], normalize_number(gold), None, "question")
+    if isinstance(row.get("messages"), list):
+        user = [m.get("content", "") for m in row["messages"] if isinstance(m, dict) and m.get("role") == "user"]
+        if user:
+            return Item(str(n), user[0], None, None, "question")
+    where = f"{os.fspath(path)}: " if path else ""
+    raise ValueError(f"{where}row {n}: unknown row shape; expected mathcoach rows, GSM8K (question/answer) "
+                     "or SVAMP (Body/Question/Answer)")
+
+
+def read_items(path: str) -> list[Item]:
+    from mathcoach.io import read_jsonl
+
+    return [item_from_row(r, n, path) for n, r in enumerate(read_jsonl(path), 1)]

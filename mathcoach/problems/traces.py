@@ -1,0 +1,219 @@
+"""Worked solutions ("traces") for every operation, as structured steps that render to text.
+
+Example: ``render(Problem.make("mul", 37, 82, ...), "long")`` ->
+    Break into place values:
+    37 = 30 + 7
+    ...
+    3020 + 14 = 3034
+    Answer: 3034
+
+A trace is a list of ``Step``s. Each step is a text template plus the numbers that fill it and, per number,
+its *role*: ``copy`` (taken from the problem or an earlier step), or the kind of computation that produced
+it. The step checker (checker.py) compares a model's numbers with these, so one definition serves both the
+training targets and the exact diagnosis of a model's first wrong step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mathcoach.problems.problem import Problem
+
+# Roles a number can have; each maps to the error type reported when the number is wrong (checker.py).
+COPY, SPLIT, PRODUCT, ADDITION, QUOTIENT = "copy", "split", "product", "addition", "quotient"
+
+
+@dataclass(frozen=True)
+class Step:
+    template: str
+    nums: tuple[int, ...] = ()
+    roles: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        return self.template.format(*self.nums)
+
+
+def _s(template: str, *pairs: tuple[int, str]) -> Step:
+    return Step(template, tuple(n for n, _ in pairs), tuple(r for _, r in pairs))
+
+
+def place_parts(n: int) -> list[int]:
+    """37 -> [30, 7]; 307 -> [300, 7]: the nonzero digits with their place values, highest first."""
+    s = str(n)
+    parts = [int(d) * 10 ** (len(s) - i - 1) for i, d in enumerate(s) if d != "0"]
+    return parts or [0]
+
+
+def _split_step(n: int) -> Step:
+    parts = place_parts(n)
+    return _s("{} = " + " + ".join(["{}"] * len(parts)), (n, COPY), *[(p, SPLIT) for p in parts])
+
+
+def _sum_steps(terms: list[int], template: str = "{} + {} = {}") -> list[Step]:
+    steps, total = [], terms[0]
+    for t in terms[1:]:
+        steps.append(_s(template, (total, COPY), (t, COPY), (total + t, ADDITION)))
+        total += t
+    return steps
+
+
+# ---------------------------------------------------------------- multiplication
+
+
+def mul_long(p: Problem) -> list[Step]:
+    pa, pb = place_parts(p.a), place_parts(p.b)
+    splits = [_split_step(n) for n in (p.a, p.b) if len(place_parts(n)) > 1]
+    steps = [Step("Break into place values:"), *splits] if splits else []
+    steps.append(Step("Multiply every digit pair:"))
+    products = []
+    for x in pa:
+        for y in pb:
+            steps.append(_s("{} * {} = {}", (x, COPY), (y, COPY), (x * y, PRODUCT)))
+            products.append(x * y)
+    if len(products) > 1:
+        steps.append(Step("Add the partial products:"))
+        steps += _sum_steps(products)
+    return steps
+
+
+def mul_goat(p: Problem) -> list[Step]:
+    """Goat's distributive chain: decompose the operand with fewer digits (the second one on ties)."""
+    big, small = (p.b, p.a) if len(str(p.a)) < len(str(p.b)) else (p.a, p.b)
+    parts = place_parts(small)
+    chain = [_s("{} * {}", (p.a, COPY), (p.b, COPY))]
+    if len(parts) == 1:
+        chain.append(_s("{}", (big * small, PRODUCT)))
+        return chain
+    chain.append(_s("{} * (" + " + ".join(["{}"] * len(parts)) + ")", (big, COPY), *[(q, SPLIT) for q in parts]))
+    chain.append(_s(" + ".join(["{} * {}"] * len(parts)), *[x for q in parts for x in ((big, COPY), (q, COPY))]))
+    terms = [big * q for q in parts]
+    chain.append(_s(" + ".join(["{}"] * len(terms)), *[(t, PRODUCT) for t in terms]))
+    while len(terms) > 1:
+        terms = [terms[0] + terms[1], *terms[2:]]
+        chain.append(_s(" + ".join(["{}"] * len(terms)), (terms[0], ADDITION), *[(t, COPY) for t in terms[1:]]))
+    return chain
+
+
+def mul_scratchpad(p: Problem) -> list[Step]:
+    """One partial product per digit of the multiplier (ones first, zeros included) with a running sum."""
+    digits = str(p.b)[::-1]
+    steps, total = [], 0
+    for k, d in enumerate(digits):
+        q = int(d) * 10**k
+        prod = p.a * q
+        if k == 0:
+            steps.append(_s("{} * {} = {}, sum {}", (p.a, COPY), (q, SPLIT), (prod, PRODUCT), (prod, COPY)))
+        else:
+            steps.append(
+                _s(
+                    "{} * {} = {}, sum {} + {} = {}",
+                    (p.a, COPY), (q, SPLIT), (prod, PRODUCT), (total, COPY), (prod, COPY), (total + prod, ADDITION),
+                )
+            )
+        total += prod
+    return steps
+
+
+# ---------------------------------------------------------------- addition and subtraction
+
+PLACES = (
+    "ones", "tens", "hundreds", "thousands", "ten thousands", "hundred thousands", "millions", "ten millions",
+    "hundred millions", "billions", "ten billions", "hundred billions", "trillions", "ten trillions",
+    "hundred trillions", "quadrillions", "ten quadrillions",
+)
+
+
+def _digit(n: int, k: int) -> int:
+    return n // 10**k % 10
+
+
+def add_long(p: Problem) -> list[Step]:
+    """Column addition, ones first; the carry is always written (even 0) so a dropped carry is visible."""
+    steps, carry = [], 0
+    for k in range(max(len(str(p.a)), len(str(p.b)))):
+        x, y = _digit(p.a, k), _digit(p.b, k)
+        s = x + y + carry
+        steps.append(
+            _s(PLACES[k] + ": {} + {} + {} = {}, write {}, carry {}",
+               (x, COPY), (y, COPY), (carry, ADDITION), (s, ADDITION), (s % 10, ADDITION), (s // 10, ADDITION))
+        )
+        carry = s // 10
+    return steps
+
+
+def sub_long(p: Problem) -> list[Step]:
+    """Column subtraction with borrows; a negative result is computed as -(b - a)."""
+    steps, top, bottom = [], p.a, p.b
+    if p.a < p.b:
+        steps.append(_s("{} - {} = -({} - {})", (p.a, COPY), (p.b, COPY), (p.b, COPY), (p.a, COPY)))
+        top, bottom = p.b, p.a
+    borrow = 0
+    for k in range(len(str(top))):
+        x, y = _digit(top, k), _digit(bottom, k)
+        out = 1 if x - borrow < y else 0
+        steps.append(
+            _s(PLACES[k] + ": {} - {} - {} = {}, borrow {}",
+               (x + 10 * out, ADDITION), (y, COPY), (borrow, ADDITION), (x + 10 * out - y - borrow, ADDITION),
+               (out, ADDITION))
+        )
+        borrow = out
+    return steps
+
+
+# ---------------------------------------------------------------- division with remainder
+
+
+def div_long(p: Problem) -> list[Step]:
+    """Long division over every digit of the dividend: bring down, quotient digit, multiply, subtract."""
+    steps, rem = [], 0
+    for d in str(p.a):
+        chunk = rem * 10 + int(d)
+        q = chunk // p.b
+        steps.append(
+            _s("{} / {} = {}, {} * {} = {}, {} - {} = {}",
+               (chunk, COPY), (p.b, COPY), (q, QUOTIENT), (q, COPY), (p.b, COPY), (q * p.b, PRODUCT),
+               (chunk, COPY), (q * p.b, COPY), (chunk - q * p.b, ADDITION))
+        )
+        rem = chunk - q * p.b
+    return steps
+
+
+def plain(p: Problem) -> list[Step]:
+    return []
+
+
+# op -> format -> (step builder, unit). The unit says how the checker cuts a text into steps:
+# "line" = one step per line holding an "=", "chain" = one step per "="-separated segment.
+FORMATS: dict[str, dict[str, tuple[Callable[[Problem], list[Step]], str]]] = {
+    "mul": {"long": (mul_long, "line"), "goat": (mul_goat, "chain"), "scratchpad": (mul_scratchpad, "line"),
+            "plain": (plain, "line")},
+    "add": {"long": (add_long, "line"), "plain": (plain, "line")},
+    "sub": {"long": (sub_long, "line"), "plain": (plain, "line")},
+    "div": {"long": (div_long, "line"), "plain": (plain, "line")},
+}
+ALL_FORMATS = sorted({f for fmts in FORMATS.values() for f in fmts})
+
+
+def check_format(op: str, fmt: str) -> None:
+    if fmt not in FORMATS.get(op, {}):
+        have = ", ".join(FORMATS.get(op, {})) or "none"
+        raise ValueError(f"format {fmt!r} does not exist for op {op!r}; choose one of: {have}")
+
+
+def steps_for(p: Problem, fmt: str) -> list[Step]:
+    check_format(p.op, fmt)
+    return FORMATS[p.op][fmt][0](p)
+
+
+def unit_of(op: str, fmt: str) -> str:
+    return FORMATS[op][fmt][1]
+
+
+def render_steps(steps: list[Step], unit: str, answer: str) -> str:
+    body = " = ".join(s.text() for s in steps) if unit == "chain" else "\n".join(s.text() for s in steps)
+    return f"{body}\nAnswer: {answer}" if body else f"Answer: {answer}"
+
+
+def render(p: Problem, fmt: str) -> str:
+    return render_steps(steps_for(p, fmt), unit_of(p.op, fmt), p.answer)

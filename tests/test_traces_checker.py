@@ -1,0 +1,160 @@
+"""Worked solutions and the step checker: traces are true, pass their own check, and corruption is caught."""
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from mathcoach.problems.checker import ERROR_TYPES, check, classify
+from mathcoach.problems.problem import Problem
+from mathcoach.problems.traces import FORMATS, render, render_steps, steps_for, unit_of
+
+
+def _num(digits: int):
+    return st.integers(1 if digits == 1 else 10 ** (digits - 1), 10**digits - 1)
+
+
+@st.composite
+def problems(draw, ops=("mul", "add", "sub", "div"), max_digits=7):
+    op = draw(st.sampled_from(ops))
+    a = draw(st.integers(1, max_digits).flatmap(_num))
+    b = draw(st.integers(1, max_digits).flatmap(_num))
+    return Problem.make(op, a, b, question="q", phrasing="what_is", seed=0)
+
+
+@st.composite
+def problem_and_format(draw):
+    p = draw(problems())
+    return p, draw(st.sampled_from(sorted(FORMATS[p.op])))
+
+
+@given(problem_and_format())
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+def test_every_generated_solution_passes_the_checker(pf):
+    p, fmt = pf
+    res = check(p, fmt, render(p, fmt))
+    assert res.correct and res.error is None and res.step is None, res
+
+
+def _eval(expr: str) -> int:
+    expr = expr.strip()
+    assert re.fullmatch(r"[\d\s+*()/-]+", expr), expr
+    return eval(expr.replace("/", "//"))  # noqa: S307 -- digits and operators only, asserted above
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_multiplication_traces_are_arithmetically_true(p):
+    """Independent of the checker: every equation a trace writes evaluates true in Python."""
+    for fmt in ("long", "goat", "scratchpad"):
+        text = render(p, fmt)
+        body, answer = text.rsplit("\nAnswer: ", 1)
+        assert int(answer) == p.a * p.b
+        if fmt == "goat":
+            values = {_eval(seg) for seg in body.split("=")}
+            assert values == {p.a * p.b}, body
+            continue
+        for line in body.splitlines():
+            for eq in line.split(", sum "):
+                eq = re.sub(r"^[a-zA-Z ]+:\s*", "", eq)
+                if "=" in eq:
+                    segs = eq.split("=")
+                    assert len({_eval(s) for s in segs}) == 1, line
+
+
+@given(problems(ops=("add", "sub", "div")))
+@settings(max_examples=200)
+def test_column_traces_compose_the_answer(p):
+    text = render(p, "long")
+    assert text.endswith(f"Answer: {p.answer}")
+    if p.op == "div":  # every line: chunk / b = q, q * b = prod, chunk - prod = rem, with rem < b
+        for line in text.splitlines()[:-1]:
+            chunk, b, q, q2, b2, prod, c2, p2, rem = map(int, re.findall(r"\d+", line))
+            assert (chunk // b, q * b, chunk - prod) == (q, prod, rem) and rem < b and q2 == q and c2 == chunk
+        return
+    digits = [int(m) for m in re.findall(r"write (\d)", text)] if p.op == "add" else [
+        int(m) for m in re.findall(r"= (\d+), borrow", text)]
+    value = sum(d * 10**k for k, d in enumerate(digits))
+    carry = re.findall(r"carry (\d)", text)
+    if p.op == "add":
+        value += int(carry[-1]) * 10 ** len(digits)
+        assert value == p.a + p.b
+    else:
+        assert value == abs(p.a - p.b)
+
+
+def _expected_type(role: str, old: int, new: int) -> str:
+    return classify(role, new, old)
+
+
+@given(problem_and_format(), st.data())
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+def test_corrupting_any_single_number_is_caught_at_that_step(pf, data):
+    p, fmt = pf
+    steps = [s for s in steps_for(p, fmt) if s.nums]
+    assume(steps)
+    i = data.draw(st.integers(0, len(steps) - 1), label="step")
+    j = data.draw(st.integers(0, len(steps[i].nums) - 1), label="number")
+    old = steps[i].nums[j]
+    new = data.draw(st.integers(0, 10 ** (len(str(old)) + 1)).filter(lambda v: v != old), label="new value")
+    nums = list(steps[i].nums)
+    nums[j] = new
+    bad = steps[i].__class__(steps[i].template, tuple(nums), steps[i].roles)
+    corrupted = steps[:i] + [bad] + steps[i + 1 :]
+    text = render_steps(corrupted, unit_of(p.op, fmt), p.answer)
+    res = check(p, fmt, text)
+    assert res.step == i, (text, res)
+    assert res.error == _expected_type(steps[i].roles[j], old, new), (old, new, steps[i].roles[j], res)
+    assert res.expected == steps[i].text() and res.written is not None
+
+
+def test_error_types_named_in_the_issue_are_distinguished():
+    p = Problem.make("mul", 37, 82, question="q", phrasing="what_is", seed=0)
+    good = render(p, "long")
+    cases = {
+        "30 * 80 = 2500": "digit_product",
+        "30 * 80 = 24000": "shift",
+        "30 * 70 = 2400": "copy",
+    }
+    for wrong, kind in cases.items():
+        res = check(p, "long", good.replace("30 * 80 = 2400", wrong))
+        assert (res.step, res.error) == (2, kind)
+    assert check(p, "long", good.replace("2460 + 560 = 3020", "2460 + 560 = 2920")).error == "addition"
+    assert check(p, "long", good.replace("Answer: 3034", "Answer: 3044")).error == "final_answer"
+    assert check(p, "long", good.replace("7 * 80 = 560\n", "")).error == "format"
+    no_answer = check(p, "long", good.replace("Answer: 3034", ""))
+    assert (no_answer.error, no_answer.correct, no_answer.answer) == ("format", False, None)
+    a = Problem.make("add", 4587, 968, question="q", phrasing="what_is", seed=0)
+    dropped = render(a, "long").replace("tens: 8 + 6 + 1 = 15", "tens: 8 + 6 + 0 = 14")
+    assert check(a, "long", dropped).error == "addition"
+
+
+def test_checker_tolerates_spacing_commas_markdown_and_wording():
+    p = Problem.make("mul", 1234, 56, question="q", phrasing="what_is", seed=0)
+    text = render(p, "long")
+    variant = (text.replace(" * ", "x").replace("=", " equals ").replace("Answer:", "**The answer is**")
+               .replace("68000", "68,000").replace("Break into", "First, break into"))
+    variant = "\n".join(f"Step {k}: {line}" for k, line in enumerate(variant.splitlines(), 1)) + "."
+    res = check(p, "long", variant)
+    assert res.correct and res.error is None, (variant, res)
+
+
+@given(st.text(max_size=400), problem_and_format())
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_checker_never_raises_on_any_string(text, pf):
+    p, fmt = pf
+    res = check(p, fmt, text)
+    assert res.error in ERROR_TYPES or res.error is None
+
+
+def test_checker_handles_none_and_huge_digit_runs():
+    p = Problem.make("mul", 12, 34, question="q", phrasing="what_is", seed=0)
+    assert check(p, "long", None).error == "format"
+    assert check(p, "long", "12 = " + "9" * 50_000).error is not None
+
+
+@pytest.mark.parametrize("op", sorted(FORMATS))
+def test_plain_format_is_the_answer_alone(op):
+    p = Problem.make(op, 123, 45, question="q", phrasing="what_is", seed=0)
+    assert render(p, "plain") == f"Answer: {p.answer}"
