@@ -1,0 +1,181 @@
+"""The data and overlap commands as a user runs them: files, exit codes, one-line errors, nothing half-written."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mathcoach.cli import main
+from mathcoach.config import add_arguments, resolve
+from mathcoach.problems.build import DataConfig
+from mathcoach.problems.checker import check
+from mathcoach.problems.problem import Problem
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "mathcoach", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_rows_are_chat_rows_with_metadata_apart(tmp_path):
+    out = tmp_path / "train.jsonl"
+    assert main(["data", "--digits", "2x3", "--per-cell", "20", "--format", "goat", "--system", "Be exact.",
+                 "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 20
+    for row in rows:
+        assert set(row) == {"messages", "meta"}
+        assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+        assert set(row["messages"][0]) == {"role", "content"}
+        p = Problem.from_dict(row["meta"])
+        assert row["messages"][1]["content"] == p.question
+        assert check(p, "goat", row["messages"][2]["content"]).correct
+        assert row["meta"]["format"] == "goat" and row["meta"]["answer_version"]
+
+
+def test_same_seed_same_bytes_and_workers_do_not_change_output(tmp_path):
+    args = ["data", "--digits", "1-3", "--per-cell", "900", "--split", "test", "--seed", "3"]
+    a, b, c = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "c.jsonl"
+    assert main([*args, "-o", str(a)]) == 0
+    assert main([*args, "-o", str(b)]) == 0
+    assert main([*args, "--workers", "2", "-o", str(c)]) == 0
+    assert a.read_bytes() == b.read_bytes() == c.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--op", "pow"], "--op"),
+        (["--format", "fancy"], "--format"),
+        (["--op", "add", "--format", "goat"], "--format"),
+        (["--digits", "0-3"], "--digits"),
+        (["--digits", "17x2"], "--digits"),
+        (["--per-cell", "-1"], "--per-cell"),
+        (["--per-cell", "many"], "--per-cell"),
+        (["--phrasing", "nope"], "--phrasing"),
+        (["--phrasing", "x_equals", "--hold-out-phrasing", "x_equals"], "--phrasing"),
+        (["--system", "@/does/not/exist"], "--system"),
+        (["--config", "/does/not/exist.toml"], "--config"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_exit_2_and_write_nothing(tmp_path, args, needle):
+    out = tmp_path / "out.jsonl"
+    res = run_cli("data", *args, "-o", str(out))
+    assert res.returncode == 2, res
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in res.stderr, res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_output_is_reported_before_any_work(tmp_path):
+    res = run_cli("data", "--per-cell", "1", "-o", "/proc/nope/out.jsonl")
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    res = run_cli("data", "--per-cell", "1", "-o", str(tmp_path))
+    assert res.returncode == 2 and "directory" in res.stderr
+
+
+def test_a_failure_midway_leaves_no_file_and_keeps_an_old_one(tmp_path, monkeypatch):
+    out = tmp_path / "train.jsonl"
+    out.write_text("old contents\n")
+    import mathcoach.problems.build as build
+
+    calls = {"n": 0}
+    real = build.to_row
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > 50:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(build, "to_row", flaky)
+    assert main(["data", "--digits", "3", "--per-cell", "100", "-o", str(out)]) == 130
+    assert out.read_text() == "old contents\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["train.jsonl"]
+
+
+def test_every_shipped_config_loads_and_flags_override_it(tmp_path):
+    import argparse
+
+    configs = sorted((REPO / "configs" / "data").glob("*.toml"))
+    assert configs
+    for path in configs:
+        parser = argparse.ArgumentParser()
+        add_arguments(parser, DataConfig)
+        cfg = resolve(DataConfig, parser.parse_args(["--config", str(path), "--per-cell", "3", "-o", "x"]))
+        assert cfg.per_cell == 3 and cfg.output == "x"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('per_cell = "many"\n')
+    res = run_cli("data", "--config", str(bad), "-o", str(tmp_path / "o.jsonl"))
+    assert res.returncode == 2 and "--per-cell" in res.stderr
+    bad.write_text('colour = "blue"\n')
+    res = run_cli("data", "--config", str(bad), "-o", str(tmp_path / "o.jsonl"))
+    assert res.returncode == 2 and "colour" in res.stderr
+
+
+def test_help_is_instant_and_imports_no_heavy_module():
+    code = "import sys; from mathcoach.cli import build_parser; build_parser(); print(sorted(m for m in sys.modules if m.split('.')[0] in {'torch','transformers','tqdm','numpy'}))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "[]"
+    assert run_cli("--help").returncode == 0 and run_cli("data", "--help").returncode == 0
+
+
+def test_console_script_and_module_agree(tmp_path):
+    res = run_cli("--version")
+    assert res.returncode == 0 and res.stdout.startswith("mathcoach ")
+
+
+def test_overlap_clean_splits_exit_0_and_contaminated_exit_1(tmp_path):
+    files = {}
+    for split in ("train", "val", "test"):
+        files[split] = tmp_path / f"{split}.jsonl"
+        assert main(["data", "--digits", "1-3", "--per-cell", "200", "--split", split, "-o", str(files[split])]) == 0
+    res = run_cli("overlap", str(files["train"]), str(files["val"]), str(files["test"]))
+    assert res.returncode == 0 and "clean" in res.stdout, res.stdout
+    res = run_cli("overlap", str(files["train"]), str(files["train"]))
+    assert res.returncode == 1 and "CONTAMINATED" in res.stdout
+    # a reordered operand pair in another phrasing is still caught
+    row = json.loads(files["test"].read_text().splitlines()[-1])
+    a, b = row["meta"]["a"], row["meta"]["b"]
+    leak = tmp_path / "leak.jsonl"
+    main(["data", "--digits", "1", "--per-cell", "1", "-o", str(leak)])
+    swapped = json.loads(leak.read_text())
+    swapped["meta"].update(a=b, b=a, question=f"Multiply {b} by {a}.")
+    leak.write_text(json.dumps(swapped) + "\n")
+    res = run_cli("overlap", str(leak), str(files["test"]))
+    row = [ln for ln in res.stdout.splitlines() if ln.startswith(f"| {files['test']}")][0]
+    assert res.returncode == 1 and [c.strip() for c in row.split("|")[3:5]] == ["0", "1"], res.stdout
+
+
+def test_overlap_ngrams_on_word_problems(tmp_path):
+    text = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+            "How many clips did Natalia sell altogether in April and May?")
+    train = tmp_path / "train.jsonl"
+    test = tmp_path / "test.jsonl"
+    train.write_text(json.dumps({"question": "Preamble words here. " + text.upper(), "answer": "x\n#### 72"}) + "\n")
+    first_sentence = text.split(". ")[0]  # 20 words: a 13-gram hit, too short for a 30-gram one
+    test.write_text(json.dumps({"question": first_sentence + ". How much money is that?", "answer": "#### 72"}) + "\n"
+                    + json.dumps({"question": "A different question about 13 apples.", "answer": "#### 13"}) + "\n")
+    res = run_cli("overlap", str(train), str(test))
+    assert res.returncode == 1
+    row = [ln for ln in res.stdout.splitlines() if ln.startswith(f"| {test}")][0]
+    assert [c.strip() for c in row.split("|")[2:7]] == ["2", "0", "0", "1", "0"], row
+
+
+def test_overlap_reads_the_real_gsm8k_and_svamp_files(shared_data, tmp_path):
+    res = run_cli("overlap", str(shared_data / "gsm8k" / "train.jsonl"), str(shared_data / "gsm8k" / "test.jsonl"),
+                  str(shared_data / "svamp" / "test.jsonl"))
+    assert res.returncode in (0, 1), res.stderr
+    assert "| 1319 |" in res.stdout and "| 1000 |" in res.stdout
+
+
+def test_overlap_bad_input_exit_2(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    res = run_cli("overlap", str(bad), str(bad))
+    assert res.returncode == 2 and "bad.jsonl:1" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = run_cli("overlap", str(tmp_path / "missing.jsonl"), str(bad))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
