@@ -43,6 +43,8 @@ def normalize_number(s: str | float | int | None) -> str | None:
     """'3,034.' -> '3034'; '-12.50' -> '-12.5'; '5.0' -> '5'; junk -> None."""
     if s is None:
         return None
+    if isinstance(s, str) and s.isascii() and s.isdigit():  # the common case, 10x cheaper than Decimal
+        return s.lstrip("0") or "0"
     t = str(s).strip().rstrip(".")
     t = re.sub(r"[\s,\u00a0\u202f\u2009*_$]", "", t).replace("−", "-").replace("–", "-")
     try:
@@ -67,18 +69,37 @@ def is_pair(gold: str) -> bool:
     return " R " in gold
 
 
+_CUES = ("nswer", "NSWER", "boxed", "####")
+
+
 def extract(text: str | None, pair: bool = False) -> Extraction:
     """Strict and flexible answers from ``text``; ``pair=True`` reads quotient-remainder answers."""
     if not text:
         return Extraction(None, None)
-    text = str(text)
+    lines = str(text).splitlines() or [""]
+    strict_re, loose_re = (_STRICT_PAIR, _ANY_PAIR) if pair else (_STRICT_NUM, _ANY_NUM)
+    strict = loose = None
+    # Work line by line from the end (numbers never span lines): one regex pass over a whole long trace per
+    # pattern costs more than the rest of the checker put together.
+    for i in range(len(lines) - 1, -1, -1):
+        ln = lines[i]
+        if strict is None and any(c in ln for c in _CUES):
+            window = ln if i + 1 == len(lines) else ln + "\n" + lines[i + 1]  # "Answer:\n42" is still strict
+            strict = _last(strict_re, window)
+        if loose is None and any(c.isdigit() for c in ln):
+            loose = _last(loose_re, ln)
+        if strict is not None and loose is not None:
+            break
     if pair:
-        strict = [_pair(m) for m in _STRICT_PAIR.finditer(text)]
-        loose = [_pair(m) for m in _ANY_PAIR.finditer(text)]
-        return Extraction(strict[-1] if strict else None, loose[-1] if loose else None)
-    strict = [normalize_number(m["n"]) for m in _STRICT_NUM.finditer(text)]
-    loose = [normalize_number(m.group(0)) for m in _ANY_NUM.finditer(text)]
-    return Extraction(strict[-1] if strict else None, loose[-1] if loose else None)
+        return Extraction(strict and _pair(strict), loose and _pair(loose))
+    return Extraction(strict and normalize_number(strict["n"]), loose and normalize_number(loose.group(0)))
+
+
+def _last(pattern: re.Pattern, text: str) -> re.Match | None:
+    m = None
+    for m in pattern.finditer(text):  # noqa: B007 -- only the last match counts
+        pass
+    return m
 
 
 def matches(pred: str | None, gold: str) -> bool:

@@ -20,10 +20,10 @@ from pathlib import Path
 from mathcoach.config import ConfigError, opt
 from mathcoach.problems.checker import check
 from mathcoach.problems.dataset import to_row
-from mathcoach.problems.generate import MAX_DIGITS, SPLITS, Generation, SpecError, generate, parse_cells
+from mathcoach.problems.generate import MAX_DIGITS, SPLITS, Draw, SpecError, draw, make_problems, parse_cells
 from mathcoach.problems.phrasings import PHRASINGS, phrasing_ids
 from mathcoach.problems.problem import OPS, Problem
-from mathcoach.problems.traces import FORMATS, check_format
+from mathcoach.problems.traces import FORMATS, check_format, render_checked
 
 
 @dataclass
@@ -84,66 +84,70 @@ class VerificationError(RuntimeError):
     """A rendered trace failed the step checker: a bug in mathcoach, never the user's fault."""
 
 
-def render_rows(problems: list[Problem], fmt: str, system: str | None, verify: bool) -> list[str]:
-    lines = []
+def render_rows(problems: list[Problem], fmt: str, system: str | None, verify: bool) -> tuple[list[str], list]:
+    """JSONL lines for ``problems`` (each trace re-checked by the step checker when ``verify``), and the
+    (cell, carries) of each row for the summary."""
+    lines, stats = [], []
     for p in problems:
-        row = to_row(p, fmt, system)
+        text, steps, texts = render_checked(p, fmt)
+        row = to_row(p, fmt, system, text)
         if verify:
-            res = check(p, fmt, row["messages"][-1]["content"])
+            res = check(p, fmt, text, steps, texts)
             if not res.correct or res.error is not None:
                 raise VerificationError(f"{p.id} ({fmt}) fails its own check at step {res.step}: {res.error}")
         lines.append(json.dumps(row, ensure_ascii=False) + "\n")
-    return lines
+        stats.append((p.cell, row["meta"]["carries"]))
+    return lines, stats
 
 
-def _render_chunk(args: tuple) -> list[str]:
-    return render_rows(*args)
+def _render_chunk(args: tuple) -> tuple[list[str], list]:
+    op, split, seed, drafts, fmt, system, verify = args
+    return render_rows(make_problems(op, split, seed, drafts), fmt, system, verify)
 
 
-def iter_lines(gen: Generation, cfg: DataConfig, chunk: int = 2000):
-    chunks = [gen.problems[i : i + chunk] for i in range(0, len(gen.problems), chunk)]
-    jobs = [(c, cfg.format, cfg.system, cfg.verify) for c in chunks]
-    if cfg.workers == 1 or len(chunks) < 2:
-        for job in jobs:
-            yield from _render_chunk(job)
+def iter_chunks(d: Draw, cfg: DataConfig, chunk: int = 2000):
+    """(JSONL lines, row stats) per chunk of drafts, in order; Problems are built in the workers."""
+    jobs = [(d.op, d.split, d.seed, d.drafts[i : i + chunk], cfg.format, cfg.system, cfg.verify)
+            for i in range(0, len(d.drafts), chunk)]
+    if cfg.workers == 1 or len(jobs) < 2:
+        yield from map(_render_chunk, jobs)
         return
     import multiprocessing as mp
 
     with mp.get_context("fork").Pool(cfg.workers) as pool:
-        for lines in pool.imap(_render_chunk, jobs):  # imap keeps order: output independent of workers
-            yield from lines
+        yield from pool.imap(_render_chunk, jobs)  # imap keeps order: output is independent of worker count
 
 
 def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
     """Write the dataset and return its summary (rows, per-cell counts, sha256)."""
     from mathcoach.io import atomic_writer
 
-    gen = generate(cfg.op, cfg.cells, cfg.per_cell, cfg.split, cfg.seed, cfg.phrasings())
+    d = draw(cfg.op, cfg.cells, cfg.per_cell, cfg.split, cfg.seed, cfg.phrasings())
     sha = hashlib.sha256()
     bar = None
-    if progress and len(gen.problems) >= 20_000:
+    if progress and len(d.drafts) >= 20_000:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(gen.problems), unit="row", file=sys.stderr, disable=None)
+        bar = tqdm(total=len(d.drafts), unit="row", file=sys.stderr, disable=None)
+    per_cell = defaultdict(list)
     with atomic_writer(cfg.output) as f:
-        for line in iter_lines(gen, cfg):
-            f.write(line)
-            sha.update(line.encode())
+        for lines, stats in iter_chunks(d, cfg):
+            block = "".join(lines)
+            f.write(block)
+            sha.update(block.encode())
+            for cell, n_carries in stats:
+                per_cell[cell].append(n_carries)
             if bar is not None:
-                bar.update(1)
+                bar.update(len(lines))
     if bar is not None:
         bar.close()
-    from mathcoach.problems.dataset import carries
-
-    per_cell = defaultdict(list)
-    for p in gen.problems:
-        per_cell[p.cell].append(carries(p))
     cells = [
         {"cell": r.cell, "rows": r.made, "requested": r.requested, "repeated": r.repeated,
-         "mean_carries": round(statistics.fmean(per_cell[r.cell]), 2) if per_cell[r.cell] else 0.0, "note": r.note}
-        for r in gen.cells
+         "mean_carries": round(statistics.fmean(per_cell[r.cell]), 2) if per_cell[r.cell] else 0.0,
+         "note": r.note}
+        for r in d.cells
     ]
-    return {"output": str(cfg.output), "rows": len(gen.problems), "sha256": sha.hexdigest(), "cells": cells,
+    return {"output": str(cfg.output), "rows": len(d.drafts), "sha256": sha.hexdigest(), "cells": cells,
             "op": cfg.op, "format": cfg.format, "split": cfg.split, "seed": cfg.seed, "verified": cfg.verify}
 
 

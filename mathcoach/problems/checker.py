@@ -33,11 +33,14 @@ CHECKER_VERSION = "1"
 ERROR_TYPES = ("copy", "shift", "digit_product", "addition", "quotient_digit", "final_answer", "format")
 
 _ANSWER_LINE = re.compile(r"^\W*(?:final\s+)?answer\b|the\s+(?:final\s+)?answer\s+is|\\boxed|####", re.I)
-_ENUM = re.compile(r"^\s*(?:step\s*\d+\s*[:.)-]?|\d+\s*[.)]\s|[-*•]\s)", re.I)
-_TIMES = re.compile(r"(?<=\d)\s*(?:\\times|×|·|⋅|∗|[xX])\s*(?=[\d(])|\s+times\s+", re.I)
+_ENUM = re.compile(r"\s*(?:step\s*\d+\s*[:.)-]?|\d+\s*[.)]\s|[-*•]\s)", re.I)
 _WORD_EQ = re.compile(r"\s+(?:equals|is|gives|makes)\s+|→|->|⇒", re.I)
-_GROUPED = re.compile(r"(?<=\d)[,\u00a0\u202f\u2009](?=\d{3}(?!\d))")
-_DIGITS = re.compile(r"\d+")
+_GROUPED = re.compile(r"(?<=\d)(?:,|\\,|[\u00a0\u202f\u2009])(?=\d{3}(?!\d))")
+_DIGITS = re.compile(r"\d{1,1000}")  # a longer run splits (and mismatches) instead of overflowing int()
+_EQ_MARKS = ("=", "equals", " is ", " gives ", " makes ", "→", "->", "⇒")
+_ANSWER_CUES = ("nswer", "NSWER", "boxed", "####")
+_GROUP_MARKS = (",", "\\,", "\u00a0", "\u202f", "\u2009")
+_ENUM_START = frozenset(" \tSs-*•")
 
 
 @dataclass(frozen=True)
@@ -55,21 +58,46 @@ class CheckResult:
         return asdict(self)
 
 
-def _normalize(text: str) -> str:
-    text = text.replace("**", "").replace("$", "").replace("\\(", "").replace("\\)", "").replace("\\,", "")
-    text = _GROUPED.sub("", text)
-    text = _TIMES.sub(" * ", text)
-    return _WORD_EQ.sub(" = ", text)
+def _step_lines(text: str) -> list[str]:
+    """Lines that state a step: they hold "=" (or a word for it) and are not the answer statement."""
+    # Which rare cases can occur is decided once per text (C-speed substring tests), not once per line.
+    words = any(m in text for m in _EQ_MARKS[1:])
+    cues = any(c in text for c in _ANSWER_CUES)
+    grouped = any(c in text for c in _GROUP_MARKS)
+    out = []
+    for ln in text.splitlines():
+        if "=" not in ln and not (words and any(m in ln for m in _EQ_MARKS)):
+            continue
+        if cues and ("nswer" in ln or "NSWER" in ln or "boxed" in ln or "####" in ln) and _ANSWER_LINE.search(
+            ln.replace("*", "")
+        ):
+            continue
+        head = ln[:1]
+        if head.isdigit() and ("." in ln or ")" in ln):  # "3. 30 * 80 = 2400": an enumeration adds a number
+            rest = ln.lstrip("0123456789 ")
+            if rest[:1] in (".", ")") and rest[1:2].isspace():
+                ln = rest[2:]
+        elif head in _ENUM_START and (m := _ENUM.match(ln)) is not None:  # "Step 3:", "- " bullets
+            ln = ln[m.end() :]
+        if grouped:
+            ln = _GROUPED.sub("", ln)  # 2,400 is one number; "write 5, carry 1" is two
+        out.append(ln)
+    return out
 
 
-def written_steps(text: str, unit: str) -> list[tuple[str, tuple[int, ...]]]:
-    """Cut ``text`` into (step text, its numbers); answer statements and lines without "=" are skipped."""
-    lines = [_ENUM.sub("", ln) for ln in _normalize(text).splitlines()]
-    lines = [ln for ln in lines if "=" in ln and not _ANSWER_LINE.search(ln)]
+def written_steps(text: str, unit: str) -> list[str]:
+    """Cut ``text`` into the texts of its steps: lines holding "=", or "="-separated segments of a chain."""
+    lines = _step_lines(text)
     if unit == "chain":
-        segments = " ".join(lines).split("=")
-        return [(s.strip(), tuple(map(int, _DIGITS.findall(s)))) for s in segments if _DIGITS.search(s)]
-    return [(ln.strip(), tuple(map(int, _DIGITS.findall(ln)))) for ln in lines]
+        segments = _WORD_EQ.sub(" = ", " ".join(lines)).split("=")
+        return [s.strip() for s in segments if _DIGITS.search(s)]
+    return lines
+
+
+def numbers(step_text: str) -> tuple[int, ...]:
+    """The numbers a step writes, in order. Only these are compared, so operators and wording ("x", "times",
+    "equals", markdown) never matter."""
+    return tuple(map(int, _DIGITS.findall(step_text)))
 
 
 def classify(role: str, written: int, expected: int) -> str:
@@ -81,19 +109,23 @@ def classify(role: str, written: int, expected: int) -> str:
     return {ADDITION: "addition", QUOTIENT: "quotient_digit", COPY: "copy"}.get(role, "format")
 
 
-def _aligned(written: list[tuple[str, tuple[int, ...]]], steps: list[Step], k: int = 2) -> bool:
+def _aligned(written: list[str], steps: list[Step], k: int = 2) -> bool:
     n = min(k, len(steps))
-    return n > 0 and len(written) >= n and all(written[m][1] == steps[m].nums for m in range(n))
+    return n > 0 and len(written) >= n and all(numbers(written[m]) == steps[m].nums for m in range(n))
 
 
-def compare(steps: list[Step], written: list[tuple[str, tuple[int, ...]]]) -> tuple[int, str, str | None] | None:
+def compare(steps: list[Step], written: list[str], ref_texts: list[str] | None = None) -> tuple | None:
     """(index, error type, written text) of the first wrong step, or None when all reference steps match."""
     for i, ref in enumerate(steps):
         if i >= len(written):
             return i, "format", None
-        text, nums = written[i]
+        text = written[i]
+        if text == (ref_texts[i] if ref_texts else ref.text()):  # same text, same numbers: no parsing needed
+            continue
+        nums = numbers(text)
         if nums == ref.nums:
             continue
+        text = text.strip()
         # A skipped or an inserted step shifts everything after it; say so instead of blaming a number.
         # Both need the step counts to disagree, so a one-number slip in a full trace is never taken for one.
         if len(written) < len(steps) and _aligned(written[i:], steps[i + 1 :]):
@@ -107,16 +139,17 @@ def compare(steps: list[Step], written: list[tuple[str, tuple[int, ...]]]) -> tu
     return None
 
 
-def check(problem: Problem, fmt: str, text: str | None, unit: str | None = None) -> CheckResult:
+def check(
+    problem: Problem, fmt: str, text: str | None, steps: list[Step] | None = None, step_texts: list[str] | None = None
+) -> CheckResult:
+    """Diagnose ``text`` against the reference trace. A caller that already built the trace passes its
+    ``steps`` (only those with numbers) and their ``step_texts`` to save rebuilding them."""
     text = text if isinstance(text, str) else ""
     pred = ans.extract(text, pair=ans.is_pair(problem.answer)).strict
     correct = ans.matches(pred, problem.answer)
-    steps = [s for s in steps_for(problem, fmt) if s.nums]
-    try:
-        written = written_steps(text, unit or unit_of(problem.op, fmt))
-    except (ValueError, RecursionError):  # int() of an absurdly long digit run; treat as unreadable
-        written = []
-    first = compare(steps, written)
+    steps = [s for s in (steps_for(problem, fmt) if steps is None else steps) if s.nums]
+    written = written_steps(text, unit_of(problem.op, fmt))
+    first = compare(steps, written, step_texts or [s.text() for s in steps])
     if first is not None:
         i, err, wtext = first
         return CheckResult(correct, pred, i, err, wtext, steps[i].text(), len(steps), i)

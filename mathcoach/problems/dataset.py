@@ -42,19 +42,22 @@ def carries(p: Problem) -> int:
         return borrows
     if p.op == "mul":
         n, partials = 0, []
-        for k, d in enumerate(reversed(str(p.b))):
-            carry = 0
-            for x in reversed(str(p.a)):
-                carry = (int(x) * int(d) + carry) // 10
+        digits_a = [int(x) for x in reversed(str(p.a))]
+        for k, ch in enumerate(reversed(str(p.b))):
+            d, carry = int(ch), 0
+            for x in digits_a:
+                carry = (x * d + carry) // 10
                 n += carry > 0
-            partials.append(p.a * int(d) * 10**k)
+            partials.append(p.a * d * 10**k)
         return n + column_carries(partials)
     return 0  # division has no carries; its difficulty is the number of quotient digits
 
 
-def to_row(p: Problem, fmt: str, system: str | None = None) -> dict:
+def to_row(p: Problem, fmt: str, system: str | None = None, solution: str | None = None) -> dict:
+    """The chat row for ``p``; ``solution`` is the rendered trace when the caller already has it."""
     messages = [{"role": "system", "content": system}] if system else []
-    messages += [{"role": "user", "content": p.question}, {"role": "assistant", "content": render(p, fmt)}]
+    solution = render(p, fmt) if solution is None else solution
+    messages += [{"role": "user", "content": p.question}, {"role": "assistant", "content": solution}]
     meta = p.to_dict() | {"format": fmt, "carries": carries(p), "row_version": ROW_VERSION,
                           "answer_version": ANSWER_VERSION}
     return {"messages": messages, "meta": meta}

@@ -58,7 +58,10 @@ def parse_cells(spec: str) -> list[tuple[int, int]]:
 
 def split_of(op: str, a: int, b: int) -> str:
     """Which split a problem belongs to, forever (see SPLIT_SCHEME)."""
-    x, y = canonical_pair(op, a, b)
+    return _split_of_key(op, *canonical_pair(op, a, b))
+
+
+def _split_of_key(op: str, x: int, y: int) -> str:
     h = hashlib.blake2b(f"{op}:{x}:{y}".encode(), digest_size=8, key=_SPLIT_KEY).digest()
     u = int.from_bytes(h, "big") % 100
     return "test" if u < 10 else "val" if u < 20 else "train"
@@ -71,6 +74,18 @@ class CellReport:
     made: int
     repeated: int = 0  # rows that repeat an earlier problem because the cell's split ran out
     note: str = ""
+
+
+Draft = tuple[int, int, str]  # (a, b, phrasing): what a Problem is made from, cheap to send to a worker
+
+
+@dataclass
+class Draw:
+    op: str
+    split: str
+    seed: int
+    drafts: list[Draft]
+    cells: list[CellReport] = field(default_factory=list)
 
 
 @dataclass
@@ -105,7 +120,28 @@ def generate(
     phrasings: list[str] | None = None,
     repeat_when_exhausted: bool | None = None,
 ) -> Generation:
-    """Make ``per_cell`` problems for every cell, unique within the output.
+    """Make ``per_cell`` problems for every cell (see ``draw`` for the rules)."""
+    d = draw(op, cells, per_cell, split, seed, phrasings, repeat_when_exhausted)
+    return Generation(make_problems(d.op, d.split, d.seed, d.drafts), d.cells)
+
+
+def make_problems(op: str, split: str, seed: int, drafts: list[Draft]) -> list[Problem]:
+    return [
+        Problem.make(op, a, b, question=render_question(op, ph, a, b), phrasing=ph, seed=seed, split=split)
+        for a, b, ph in drafts
+    ]
+
+
+def draw(
+    op: str,
+    cells: list[tuple[int, int]],
+    per_cell: int,
+    split: str,
+    seed: int,
+    phrasings: list[str] | None = None,
+    repeat_when_exhausted: bool | None = None,
+) -> Draw:
+    """Draw ``per_cell`` operand pairs and phrasings for every cell, unique within the output.
 
     Within a square cell a*b and b*a count as one problem; 3*12 (1x2) and 12*3 (2x1) are different cells and
     both appear -- they always share a split, which is what keeps splits disjoint.
@@ -124,7 +160,8 @@ def generate(
     if not allowed:
         raise SpecError("no phrasing left to use; do not hold out the only phrasing you ask for")
     repeat = (split == "train") if repeat_when_exhausted is None else repeat_when_exhausted
-    out: list[Problem] = []
+    commutes = op in ("mul", "add")
+    out: list[Draft] = []
     reports: list[CellReport] = []
     for da, db in cells:
         rng = random.Random(f"mathcoach:{seed}:{split}:{op}:{da}x{db}")
@@ -132,7 +169,6 @@ def generate(
         (alo, ahi), (blo, bhi) = _range(da), _range(db)
         pool_size = (ahi - alo + 1) * (bhi - blo + 1)
         pairs: list[tuple[int, int]] = []
-        seen: set[tuple[int, int]] = set()
         repeated = 0
         if pool_size < _ENUMERATE_BELOW:
             uniq = list(_split_pool(op, da, db, split))
@@ -143,24 +179,22 @@ def generate(
                 pairs += take
                 repeated += len(take)
         else:
-            tries = 0
-            while len(pairs) < per_cell:
+            seen: set[tuple[int, int]] = set()
+            tries, limit, randint = 0, 50 * per_cell + 10_000, rng.randint
+            while len(pairs) < per_cell and tries < limit:  # the limit only bites absurd requests on mid-size cells
                 tries += 1
-                if tries > 50 * per_cell + 10_000:  # only reachable for absurd requests on mid-size cells
-                    break
-                a, b = rng.randint(alo, ahi), rng.randint(blo, bhi)
-                key = canonical_pair(op, a, b)
-                if key in seen or split_of(op, a, b) != split:
+                a, b = randint(alo, ahi), randint(blo, bhi)
+                key = (b, a) if commutes and b < a else (a, b)
+                if key in seen or _split_of_key(op, *key) != split:
                     continue
                 seen.add(key)
                 pairs.append((a, b))
-        for a, b in pairs:
-            ph = allowed[prng.randrange(len(allowed))]
-            out.append(Problem.make(op, a, b, question=render_question(op, ph, a, b), phrasing=ph, seed=seed, split=split))
+        n_ph = len(allowed)
+        out += [(a, b, allowed[prng.randrange(n_ph)]) for a, b in pairs]
         note = ""
         if len(pairs) < per_cell:
             note = f"only {len(pairs)} distinct {split} problems exist in this cell"
         elif repeated:
             note = f"{repeated} repeats: the cell has only {len(pairs) - repeated} distinct {split} problems"
         reports.append(CellReport(f"{da}x{db}", per_cell, len(pairs), repeated, note))
-    return Generation(out, reports)
+    return Draw(op, split, seed, out, reports)

@@ -5,7 +5,7 @@ Example: ``Problem.make("mul", 37, 82, question="What is 37 * 82?", phrasing="wh
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 OPS = ("mul", "add", "sub", "div")
 SYMBOL = {"mul": "*", "add": "+", "sub": "-", "div": "/"}
@@ -73,9 +73,12 @@ class Problem:
         return f"{self.digits_a}x{self.digits_b}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {f: getattr(self, f) for f in _FIELDS}  # not asdict(): its deep copy dominated data generation
 
     @classmethod
     def from_dict(cls, d: dict) -> Problem:
         fields = cls.__dataclass_fields__
         return cls(**{k: v for k, v in d.items() if k in fields})
+
+
+_FIELDS = tuple(f.name for f in fields(Problem))

@@ -16,7 +16,7 @@ training targets and the exact diagnosis of a model's first wrong step.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mathcoach.problems.problem import Problem
 
@@ -24,8 +24,7 @@ from mathcoach.problems.problem import Problem
 COPY, SPLIT, PRODUCT, ADDITION, QUOTIENT = "copy", "split", "product", "addition", "quotient"
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):  # a NamedTuple, not a dataclass: building a million traces a minute needs cheap steps
     template: str
     nums: tuple[int, ...] = ()
     roles: tuple[str, ...] = ()
@@ -35,7 +34,12 @@ class Step:
 
 
 def _s(template: str, *pairs: tuple[int, str]) -> Step:
-    return Step(template, tuple(n for n, _ in pairs), tuple(r for _, r in pairs))
+    nums, roles = zip(*pairs)
+    return Step(template, nums, roles)
+
+
+_PRODUCT_ROLES = (COPY, COPY, PRODUCT)
+_SUM_ROLES = (COPY, COPY, ADDITION)
 
 
 def place_parts(n: int) -> list[int]:
@@ -53,7 +57,7 @@ def _split_step(n: int) -> Step:
 def _sum_steps(terms: list[int], template: str = "{} + {} = {}") -> list[Step]:
     steps, total = [], terms[0]
     for t in terms[1:]:
-        steps.append(_s(template, (total, COPY), (t, COPY), (total + t, ADDITION)))
+        steps.append(Step(template, (total, t, total + t), _SUM_ROLES))
         total += t
     return steps
 
@@ -69,7 +73,7 @@ def mul_long(p: Problem) -> list[Step]:
     products = []
     for x in pa:
         for y in pb:
-            steps.append(_s("{} * {} = {}", (x, COPY), (y, COPY), (x * y, PRODUCT)))
+            steps.append(Step("{} * {} = {}", (x, y, x * y), _PRODUCT_ROLES))
             products.append(x * y)
     if len(products) > 1:
         steps.append(Step("Add the partial products:"))
@@ -210,10 +214,20 @@ def unit_of(op: str, fmt: str) -> str:
     return FORMATS[op][fmt][1]
 
 
-def render_steps(steps: list[Step], unit: str, answer: str) -> str:
-    body = " = ".join(s.text() for s in steps) if unit == "chain" else "\n".join(s.text() for s in steps)
+def render_steps(steps: list[Step], unit: str, answer: str, texts: list[str] | None = None) -> str:
+    texts = [s.text() for s in steps] if texts is None else texts
+    body = (" = " if unit == "chain" else "\n").join(texts)
     return f"{body}\nAnswer: {answer}" if body else f"Answer: {answer}"
 
 
-def render(p: Problem, fmt: str) -> str:
-    return render_steps(steps_for(p, fmt), unit_of(p.op, fmt), p.answer)
+def render_checked(p: Problem, fmt: str) -> tuple[str, list[Step], list[str]]:
+    """The solution text plus the numbered steps and their texts, formatted once for both uses."""
+    steps = steps_for(p, fmt)
+    texts = [s.text() for s in steps]
+    text = render_steps(steps, unit_of(p.op, fmt), p.answer, texts)
+    numbered = [(s, t) for s, t in zip(steps, texts) if s.nums]
+    return text, [s for s, _ in numbered], [t for _, t in numbered]
+
+
+def render(p: Problem, fmt: str, steps: list[Step] | None = None) -> str:
+    return render_steps(steps_for(p, fmt) if steps is None else steps, unit_of(p.op, fmt), p.answer)
