@@ -10,17 +10,19 @@ processes; the output is identical for any worker count because problems are dra
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import statistics
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from mathcoach.config import ConfigError, opt
 from mathcoach.problems.checker import check
 from mathcoach.problems.dataset import to_row
-from mathcoach.problems.generate import MAX_DIGITS, SPLITS, Draw, SpecError, draw, make_problems, parse_cells
+from mathcoach.problems.generate import MAX_DIGITS, SPLITS, SpecError, iter_draw, make_problems, parse_cells
 from mathcoach.problems.phrasings import PHRASINGS, phrasing_ids
 from mathcoach.problems.problem import OPS, Problem
 from mathcoach.problems.traces import FORMATS, check_format, render_checked
@@ -100,16 +102,20 @@ def render_rows(problems: list[Problem], fmt: str, system: str | None, verify: b
     return lines, stats
 
 
-def _render_chunk(args: tuple) -> tuple[list[str], list]:
+def _render_chunk(args: tuple) -> tuple[bytes, list]:
+    """One encoded block per chunk: a single bytes object crosses the process boundary, not 2,000 strings."""
     op, split, seed, drafts, fmt, system, verify = args
-    return render_rows(make_problems(op, split, seed, drafts), fmt, system, verify)
+    lines, stats = render_rows(make_problems(op, split, seed, drafts), fmt, system, verify)
+    return "".join(lines).encode(), stats
 
 
-def iter_chunks(d: Draw, cfg: DataConfig, chunk: int = 2000):
-    """(JSONL lines, row stats) per chunk of drafts, in order; Problems are built in the workers."""
-    jobs = [(d.op, d.split, d.seed, d.drafts[i : i + chunk], cfg.format, cfg.system, cfg.verify)
-            for i in range(0, len(d.drafts), chunk)]
-    if cfg.workers == 1 or len(jobs) < 2:
+def iter_chunks(cfg: DataConfig, reports: list, chunk: int = 2000) -> Iterator[tuple[bytes, list]]:
+    """(encoded JSONL block, row stats) per chunk, in order. Drafts are drawn lazily in this process while the
+    workers build, render and check the chunks before them; Problems themselves are made in the workers."""
+    drafts = iter_draw(cfg.op, cfg.cells, cfg.per_cell, cfg.split, cfg.seed, reports, cfg.phrasings())
+    jobs = ((cfg.op, cfg.split, cfg.seed, block, cfg.format, cfg.system, cfg.verify)
+            for block in iter(lambda: list(itertools.islice(drafts, chunk)), []))
+    if cfg.workers == 1:
         yield from map(_render_chunk, jobs)
         return
     import multiprocessing as mp
@@ -122,32 +128,34 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
     """Write the dataset and return its summary (rows, per-cell counts, sha256)."""
     from mathcoach.io import atomic_writer
 
-    d = draw(cfg.op, cfg.cells, cfg.per_cell, cfg.split, cfg.seed, cfg.phrasings())
     sha = hashlib.sha256()
     bar = None
-    if progress and len(d.drafts) >= 20_000:
+    expected_rows = cfg.per_cell * len(cfg.cells)
+    if progress and expected_rows >= 20_000:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(d.drafts), unit="row", file=sys.stderr, disable=None)
+        bar = tqdm(total=expected_rows, unit="row", file=sys.stderr, disable=None)
     per_cell = defaultdict(list)
-    with atomic_writer(cfg.output) as f:
-        for lines, stats in iter_chunks(d, cfg):
-            block = "".join(lines)
+    reports: list = []
+    rows = 0
+    with atomic_writer(cfg.output, "wb") as f:
+        for block, stats in iter_chunks(cfg, reports):
+            rows += len(stats)
             f.write(block)
-            sha.update(block.encode())
+            sha.update(block)
             for cell, n_carries in stats:
                 per_cell[cell].append(n_carries)
             if bar is not None:
-                bar.update(len(lines))
+                bar.update(len(stats))
     if bar is not None:
         bar.close()
     cells = [
         {"cell": r.cell, "rows": r.made, "requested": r.requested, "repeated": r.repeated,
          "mean_carries": round(statistics.fmean(per_cell[r.cell]), 2) if per_cell[r.cell] else 0.0,
          "note": r.note}
-        for r in d.cells
+        for r in reports
     ]
-    return {"output": str(cfg.output), "rows": len(d.drafts), "sha256": sha.hexdigest(), "cells": cells,
+    return {"output": str(cfg.output), "rows": rows, "sha256": sha.hexdigest(), "cells": cells,
             "op": cfg.op, "format": cfg.format, "split": cfg.split, "seed": cfg.seed, "verified": cfg.verify}
 
 

@@ -7,6 +7,7 @@ problem's metadata under its own key so it never reaches the model.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -29,6 +30,17 @@ def column_carries(terms: list[int]) -> int:
     return carries
 
 
+@functools.lru_cache(maxsize=1 << 17)  # a 4-digit operand meets each digit ~100 times in a million rows
+def _digit_carries(a: int, d: int) -> int:
+    """Nonzero carries when ``a`` is multiplied by the single digit ``d`` by hand."""
+    n = carry = 0
+    while a:
+        carry = (a % 10 * d + carry) // 10
+        n += carry > 0
+        a //= 10
+    return n
+
+
 def carries(p: Problem) -> int:
     """How many carries (borrows for subtraction) the schoolbook method needs: a difficulty measure."""
     if p.op == "add":
@@ -41,15 +53,9 @@ def carries(p: Problem) -> int:
             borrows += borrow
         return borrows
     if p.op == "mul":
-        n, partials = 0, []
-        digits_a = [int(x) for x in reversed(str(p.a))]
-        for k, ch in enumerate(reversed(str(p.b))):
-            d, carry = int(ch), 0
-            for x in digits_a:
-                carry = (x * d + carry) // 10
-                n += carry > 0
-            partials.append(p.a * d * 10**k)
-        return n + column_carries(partials)
+        digits_b = [int(ch) for ch in reversed(str(p.b))]
+        partials = [p.a * d * 10**k for k, d in enumerate(digits_b)]
+        return sum(_digit_carries(p.a, d) for d in digits_b) + column_carries(partials)
     return 0  # division has no carries; its difficulty is the number of quotient digits
 
 

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mathcoach.problems.phrasings import phrasing_ids, render_question
@@ -141,7 +142,24 @@ def draw(
     phrasings: list[str] | None = None,
     repeat_when_exhausted: bool | None = None,
 ) -> Draw:
-    """Draw ``per_cell`` operand pairs and phrasings for every cell, unique within the output.
+    """All drafts at once (see ``iter_draw`` for the rules)."""
+    reports: list[CellReport] = []
+    drafts = list(iter_draw(op, cells, per_cell, split, seed, reports, phrasings, repeat_when_exhausted))
+    return Draw(op, split, seed, drafts, reports)
+
+
+def iter_draw(
+    op: str,
+    cells: list[tuple[int, int]],
+    per_cell: int,
+    split: str,
+    seed: int,
+    reports: list[CellReport],
+    phrasings: list[str] | None = None,
+    repeat_when_exhausted: bool | None = None,
+) -> Iterator[Draft]:
+    """Yield ``per_cell`` operand pairs and phrasings for every cell, unique within the output; a
+    ``CellReport`` is appended to ``reports`` as each cell finishes. Lazy, so rendering can start at once.
 
     Within a square cell a*b and b*a count as one problem; 3*12 (1x2) and 12*3 (2x1) are different cells and
     both appear -- they always share a split, which is what keeps splits disjoint.
@@ -161,15 +179,13 @@ def draw(
         raise SpecError("no phrasing left to use; do not hold out the only phrasing you ask for")
     repeat = (split == "train") if repeat_when_exhausted is None else repeat_when_exhausted
     commutes = op in ("mul", "add")
-    out: list[Draft] = []
-    reports: list[CellReport] = []
     for da, db in cells:
         rng = random.Random(f"mathcoach:{seed}:{split}:{op}:{da}x{db}")
         prng = random.Random(f"mathcoach:{seed}:{split}:{op}:{da}x{db}:phrasing")
         (alo, ahi), (blo, bhi) = _range(da), _range(db)
         pool_size = (ahi - alo + 1) * (bhi - blo + 1)
-        pairs: list[tuple[int, int]] = []
-        repeated = 0
+        made = repeated = 0
+        n_ph = len(allowed)
         if pool_size < _ENUMERATE_BELOW:
             uniq = list(_split_pool(op, da, db, split))
             rng.shuffle(uniq)
@@ -178,23 +194,24 @@ def draw(
                 take = uniq[: per_cell - len(pairs)]
                 pairs += take
                 repeated += len(take)
+            made = len(pairs)
+            for a, b in pairs:
+                yield a, b, allowed[prng.randrange(n_ph)]
         else:
             seen: set[tuple[int, int]] = set()
             tries, limit, randint = 0, 50 * per_cell + 10_000, rng.randint
-            while len(pairs) < per_cell and tries < limit:  # the limit only bites absurd requests on mid-size cells
+            while made < per_cell and tries < limit:  # the limit only bites absurd requests on mid-size cells
                 tries += 1
                 a, b = randint(alo, ahi), randint(blo, bhi)
                 key = (b, a) if commutes and b < a else (a, b)
                 if key in seen or _split_of_key(op, *key) != split:
                     continue
                 seen.add(key)
-                pairs.append((a, b))
-        n_ph = len(allowed)
-        out += [(a, b, allowed[prng.randrange(n_ph)]) for a, b in pairs]
+                made += 1
+                yield a, b, allowed[prng.randrange(n_ph)]
         note = ""
-        if len(pairs) < per_cell:
-            note = f"only {len(pairs)} distinct {split} problems exist in this cell"
+        if made < per_cell:
+            note = f"only {made} distinct {split} problems exist in this cell"
         elif repeated:
-            note = f"{repeated} repeats: the cell has only {len(pairs) - repeated} distinct {split} problems"
-        reports.append(CellReport(f"{da}x{db}", per_cell, len(pairs), repeated, note))
-    return Draw(op, split, seed, out, reports)
+            note = f"{repeated} repeats: the cell has only {made - repeated} distinct {split} problems"
+        reports.append(CellReport(f"{da}x{db}", per_cell, made, repeated, note))

@@ -15,6 +15,7 @@ training targets and the exact diagnosis of a model's first wrong step.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -42,13 +43,15 @@ _PRODUCT_ROLES = (COPY, COPY, PRODUCT)
 _SUM_ROLES = (COPY, COPY, ADDITION)
 
 
-def place_parts(n: int) -> list[int]:
+@functools.lru_cache(maxsize=1 << 16)  # operands and digit pairs recur constantly in a large dataset
+def place_parts(n: int) -> tuple[int, ...]:
     """37 -> [30, 7]; 307 -> [300, 7]: the nonzero digits with their place values, highest first."""
     s = str(n)
-    parts = [int(d) * 10 ** (len(s) - i - 1) for i, d in enumerate(s) if d != "0"]
-    return parts or [0]
+    parts = tuple(int(d) * 10 ** (len(s) - i - 1) for i, d in enumerate(s) if d != "0")
+    return parts or (0,)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _split_step(n: int) -> Step:
     parts = place_parts(n)
     return _s("{} = " + " + ".join(["{}"] * len(parts)), (n, COPY), *[(p, SPLIT) for p in parts])
@@ -65,6 +68,11 @@ def _sum_steps(terms: list[int], template: str = "{} + {} = {}") -> list[Step]:
 # ---------------------------------------------------------------- multiplication
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _product_step(x: int, y: int) -> Step:
+    return Step("{} * {} = {}", (x, y, x * y), _PRODUCT_ROLES)
+
+
 def mul_long(p: Problem) -> list[Step]:
     pa, pb = place_parts(p.a), place_parts(p.b)
     splits = [_split_step(n) for n in (p.a, p.b) if len(place_parts(n)) > 1]
@@ -73,7 +81,7 @@ def mul_long(p: Problem) -> list[Step]:
     products = []
     for x in pa:
         for y in pb:
-            steps.append(Step("{} * {} = {}", (x, y, x * y), _PRODUCT_ROLES))
+            steps.append(_product_step(x, y))
             products.append(x * y)
     if len(products) > 1:
         steps.append(Step("Add the partial products:"))
