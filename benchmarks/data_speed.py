@@ -50,7 +50,7 @@ def main() -> int:
                     row[f"{'verified' if verify else 'unverified'}_w{workers}_rows_per_s"] = round(args.rows / secs)
             row["checker_us_per_row"] = round(
                 1e6 / row["verified_w1_rows_per_s"] - 1e6 / row["unverified_w1_rows_per_s"], 1)
-            row["mb_per_1k_rows"] = round(out.stat().st_size / args.rows, 3)
+            row["bytes_per_row"] = round(out.stat().st_size / args.rows)
             results.append(row)
             print(json.dumps(row), file=sys.stderr)
         million = None
@@ -59,12 +59,12 @@ def main() -> int:
             million = {"rows": 1_000_000, "format": "long", "workers": 2, "verified": True, "seconds": round(secs, 1),
                        "bytes": out.stat().st_size}
     print("| format | verified, 1 core | verified, 2 cores | unverified, 1 core | unverified, 2 cores "
-          "| checker µs/row | KB/row |")
+          "| checker µs/row | bytes/row |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['format']} | {r['verified_w1_rows_per_s']:,} | {r['verified_w2_rows_per_s']:,} | "
               f"{r['unverified_w1_rows_per_s']:,} | {r['unverified_w2_rows_per_s']:,} | {r['checker_us_per_row']} | "
-              f"{r['mb_per_1k_rows']} |")
+              f"{r['bytes_per_row']} |")
     if million:
         print(f"\n1,000,000 verified long 4x4 rows, 2 workers: {million['seconds']} s "
               f"({million['bytes'] / 1e6:,.0f} MB); target <= 60 s")
