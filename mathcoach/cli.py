@@ -61,8 +61,56 @@ def _overlap(ns: argparse.Namespace) -> int:
     return 1 if any_hits else 0
 
 
+def _eval(ns: argparse.Namespace) -> int:
+    from mathcoach.config import resolve
+    from mathcoach.eval.config import EvalConfig
+    from mathcoach.eval.run import run_eval
+
+    _, out = run_eval(resolve(EvalConfig, ns))
+    print(out["summary"])
+    return 0
+
+
+def _serve(ns: argparse.Namespace) -> int:
+    from mathcoach.models import load_model
+    from mathcoach.serve import make_server
+
+    backend = load_model(ns.model, adapter=ns.adapter, models_file=ns.models_file, batch_size=ns.batch_size)
+    server = make_server(backend, ns.served_name or ns.model, ns.host, ns.port, max_batch=ns.batch_size)
+    host, port = server.server_address[:2]
+    print(f"serving {ns.served_name or ns.model} on http://{host}:{port}/v1", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _runs(ns: argparse.Namespace) -> int:
+    import time
+
+    from mathcoach.runs import list_runs
+
+    print("| created | kind | model | data | n | exact match | unscored | path |\n|---|---|---|---|---:|---:|---:|---|")
+    for r in list_runs(ns.limit):
+        em = "" if r["exact_match"] is None else f"{100 * r['exact_match']:.1f}%"
+        print(f"| {time.strftime('%Y-%m-%d %H:%M', time.localtime(r['created']))} | {r['kind']} | {r['model']} "
+              f"| {r['data']} | {r['items']} | {em} | {r['unscored']} | {r['path']} |")
+    return 0
+
+
+def _compare(ns: argparse.Namespace) -> int:
+    from mathcoach.eval.report import compare_runs
+
+    print(compare_runs(ns.run_a, ns.run_b))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mathcoach.config import add_arguments
+    from mathcoach.eval.config import EvalConfig
     from mathcoach.problems.build import DataConfig
 
     parser = _Parser(prog="mathcoach", description="Teach language models math and prove the gain.")
@@ -81,12 +129,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("test", metavar="TEST", nargs="+", help="one or more test JSONL files")
     p.add_argument("--n", type=int, nargs="+", default=[13, 30], help="word n-gram sizes (default: 13 30)")
     p.set_defaults(func=_overlap)
+
+    p = sub.add_parser("eval", help="evaluate a model on a problem file; writes a run directory",
+                       description="Ask a model every problem, score every sample, write a run directory.")
+    add_arguments(p, EvalConfig)
+    p.set_defaults(func=_eval)
+
+    p = sub.add_parser("serve", help="serve a local model over an OpenAI-compatible API on loopback",
+                       description="OpenAI-compatible /v1/chat/completions and /v1/models for a local model.")
+    p.add_argument("--model", required=True, help="smollm2-135m or a model directory")
+    p.add_argument("--adapter", help="PEFT adapter directory on top of the model")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    p.add_argument("--port", type=int, default=8000, help="port (0 picks a free one; default 8000)")
+    p.add_argument("--batch-size", type=int, default=16, help="most requests batched into one generate call")
+    p.add_argument("--served-name", help="model id reported by /v1/models (default: --model)")
+    p.add_argument("--models-file", help="TOML with [models.NAME] settings")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("runs", help="list recent runs from the run index")
+    p.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    p.set_defaults(func=_runs)
+
+    p = sub.add_parser("compare", help="compare two runs per cell with a paired McNemar test")
+    p.add_argument("run_a", metavar="RUN_A")
+    p.add_argument("run_b", metavar="RUN_B")
+    p.set_defaults(func=_compare)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from mathcoach.config import ConfigError
     from mathcoach.io import OutputError
+    from mathcoach.models import ModelSpecError
+    from mathcoach.models.openai_api import BackendError
+    from mathcoach.models.smollm2 import ModelUnavailable
 
     try:
         parser = build_parser()
@@ -97,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         return ns.func(ns)
     except UsageError as e:
         print(e, file=sys.stderr)
-    except ConfigError as e:
+    except (ConfigError, ModelSpecError, BackendError, ModelUnavailable) as e:
         print(f"mathcoach: error: {e}", file=sys.stderr)
     except (OutputError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
         name = getattr(e, "filename", None)

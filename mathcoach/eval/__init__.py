@@ -1,0 +1,1 @@
+"""Evaluation: prompts in, scored samples, per-cell accuracy with intervals, run directories out."""

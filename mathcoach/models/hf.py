@@ -1,0 +1,136 @@
+"""Local transformers causal LMs (optionally with a PEFT adapter): batched, left-padded chat generation.
+
+Example: ``HFBackend("runs/train/out", adapter=None).generate([Request(messages=(...,))])``
+
+Requests are grouped by sampling settings and sorted by prompt length so each batch pads little. Prompts go
+through the model's own chat template; a conversation without a system message gets none, even from
+templates (SmolLM2's) that silently insert a default one -- otherwise a "no system prompt" baseline would
+really be "the vendor's system prompt".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+from mathcoach.models.base import Completion, Request
+
+
+def _fingerprint(path: Path) -> str:
+    """Changes whenever the weights do, so retraining into the same directory never hits stale cache rows."""
+    h = hashlib.sha256()
+    for f in sorted(path.glob("*")):
+        if f.suffix in (".safetensors", ".bin", ".json", ".jinja") and f.is_file():
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+_SENTINEL = "\u2063mathcoach-first-message\u2063"
+
+
+def render_prompt(tokenizer, messages: list[dict]) -> str:
+    """The chat-template prompt, with any system turn the template injects on its own removed."""
+    text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+    if not messages or any(m.get("role") == "system" for m in messages):
+        return text
+    # Render once with a sentinel as the first message: everything before it is the template's own preamble,
+    # identical in the real rendering, and any system turn in it was injected.
+    probe = [{**messages[0], "content": _SENTINEL}, *messages[1:]]
+    head = tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=True).split(_SENTINEL)[0]
+    for marker, turn_start in (("<|im_start|>system", "<|im_start|>"), ("<|start_header_id|>system", "<|start_header_id|>")):
+        cut_from, turn = head.find(marker), head.rfind(turn_start)
+        if 0 <= cut_from < turn:  # ChatML / Llama 3: drop the injected system turn up to the first real turn
+            return text[:cut_from] + text[turn:]
+    return text
+
+
+class HFBackend:
+    def __init__(self, path: str | os.PathLike, adapter: str | os.PathLike | None = None, batch_size: int = 16,
+                 dtype: str = "float32", threads: int | None = None):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # weight-loading bars would bury mathcoach's own progress
+
+        self.path = Path(path).resolve()
+        self.adapter = Path(adapter).resolve() if adapter else None
+        if not (self.path / "config.json").exists():
+            raise FileNotFoundError(f"{self.path} is not a transformers model directory (no config.json)")
+        torch.set_num_threads(threads or os.cpu_count() or 1)
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        model = AutoModelForCausalLM.from_pretrained(self.path, dtype=getattr(torch, dtype))
+        if self.adapter is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, self.adapter)
+        self.model = model.eval()
+        self.batch_size = batch_size
+        self.stop_ids = sorted({i for i in (self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids("<|im_end|>"))
+                                if isinstance(i, int) and i >= 0 and i != self.tokenizer.unk_token_id})
+        self.identity = {
+            "backend": "hf",
+            "path": str(self.path),
+            "weights": _fingerprint(self.path),
+            "adapter": str(self.adapter) if self.adapter else None,
+            "adapter_weights": _fingerprint(self.adapter) if self.adapter else None,
+        }
+
+    def generate(self, requests: list[Request]) -> list[Completion]:
+        out: list[Completion | None] = [None] * len(requests)
+        prompts = [render_prompt(self.tokenizer, list(r.messages)) for r in requests]
+        groups: dict[tuple, list[int]] = {}
+        for i, r in enumerate(requests):
+            groups.setdefault((r.max_tokens, r.temperature, r.top_p, r.stop), []).append(i)
+        for (max_tokens, temperature, top_p, stop), idx in groups.items():
+            idx.sort(key=lambda i: len(prompts[i]))
+            for s in range(0, len(idx), self.batch_size):
+                batch = idx[s : s + self.batch_size]
+                texts = self._run([prompts[i] for i in batch], [requests[i] for i in batch], max_tokens, temperature,
+                                  top_p, stop)
+                for i, c in zip(batch, texts):
+                    out[i] = c
+        return out  # type: ignore[return-value]
+
+    def _run(self, prompts, reqs, max_tokens, temperature, top_p, stop) -> list[Completion]:
+        torch = self.torch
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        sampling = temperature > 0
+        if sampling:  # reproducible for the same batch: seeded from the requests' own seeds and sample indices
+            torch.manual_seed(int(hashlib.sha256(repr([(r.seed, r.sample) for r in reqs]).encode()).hexdigest()[:8], 16))
+        kwargs = dict(max_new_tokens=max_tokens, do_sample=sampling, pad_token_id=self.tokenizer.pad_token_id,
+                      eos_token_id=self.stop_ids or None)
+        if sampling:
+            kwargs.update(temperature=temperature, top_p=top_p)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        if stop:
+            kwargs.update(stop_strings=list(stop), tokenizer=self.tokenizer)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            gen = self.model.generate(**enc, **kwargs)
+        latency = (time.perf_counter() - t0) / len(prompts)
+        new = gen[:, enc["input_ids"].shape[1] :]
+        results = []
+        for row, mask in zip(new, enc["attention_mask"]):
+            ids = row.tolist()
+            finish = "length"
+            for k, t in enumerate(ids):
+                if t in self.stop_ids:
+                    ids, finish = ids[:k], "stop"
+                    break
+            ids = [t for t in ids if t != self.tokenizer.pad_token_id or t in self.stop_ids]
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            for s in stop:
+                if s in text:
+                    text, finish = text[: text.index(s)], "stop"
+            results.append(Completion(text=text, prompt_tokens=int(mask.sum()), completion_tokens=len(ids),
+                                      latency_s=latency, finish_reason=finish))
+        return results

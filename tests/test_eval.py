@@ -1,0 +1,276 @@
+"""Backends, cache, serve and eval end to end: real tiny models, a real HTTP server, a fault-injecting API."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mathcoach.cli import main
+from mathcoach.home import home
+from mathcoach.models.base import Request
+from tests.helpers.oracle_server import Oracle
+
+
+def make_data(tmp_path: Path, digits="2x2", per_cell=12, split="test", name="test.jsonl") -> Path:
+    out = tmp_path / name
+    assert main(["data", "--digits", digits, "--per-cell", str(per_cell), "--split", split, "-o", str(out)]) == 0
+    return out
+
+
+def results(run: Path) -> dict:
+    return json.loads((run / "results.json").read_text())
+
+
+def samples(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]
+
+
+def test_hf_batched_generation_equals_one_at_a_time(tiny_model):
+    from mathcoach.models.hf import HFBackend
+
+    b = HFBackend(tiny_model, batch_size=4)
+    reqs = [Request(messages=({"role": "user", "content": q},), max_tokens=10)
+            for q in ["What is 2 * 3?", "Multiply 12 by 345, then think about it.", "x", "Compute 9 * 9."]]
+    batched = [c.text for c in b.generate(reqs)]
+    single = [b.generate([r])[0].text for r in reqs]
+    assert batched == single and len(set(batched)) > 1
+    sampled = b.generate([Request(messages=reqs[0].messages, max_tokens=10, temperature=1.0, sample=k) for k in range(3)])
+    assert len({c.text for c in sampled}) > 1
+
+
+def test_no_system_message_means_none_even_when_the_template_injects_one(tiny_model):
+    from transformers import AutoTokenizer
+
+    from mathcoach.models.hf import render_prompt
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    raw = tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True)
+    assert "default assistant" in raw
+    ours = render_prompt(tok, [{"role": "user", "content": "hi"}])
+    assert ours == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    with_sys = render_prompt(tok, [{"role": "system", "content": "S"}, {"role": "user", "content": "hi"}])
+    assert with_sys.startswith("<|im_start|>system\nS<|im_end|>")
+
+
+def test_eval_writes_the_run_directory_and_reruns_from_cache(tiny_model, tmp_path, capsys):
+    data = make_data(tmp_path, digits="1-2", per_cell=3)
+    n = len(data.read_text().splitlines())
+    system = tmp_path / "sys.txt"
+    system.write_text("Multiply step by step.")
+    run = tmp_path / "run1"
+    args = ["eval", "--model", str(tiny_model), "--data", str(data), "--max-tokens", "6", "--system-prompt",
+            str(system), "--few-shot", "2", "--out", str(run), "--no-progress"]
+    assert main(args) == 0
+    assert {p.name for p in run.iterdir()} >= {"config.json", "samples.jsonl", "results.json", "heatmap.png", "summary.md"}
+    res = results(run)
+    assert res["calls"] == {"made": n, "cache_hits": 0, "retries": 0}
+    assert res["metrics"]["overall"]["items"] == n and res["metrics"]["overall"]["unscored"] == 0
+    assert set(res["metrics"]["cells"]) == {"1x1", "1x2", "2x1", "2x2"}
+    assert res["versions"]["answer_checker"] and res["system_prompt_sha256"] and res["few_shot_sha256"]
+    rows = samples(run)
+    assert len(rows) == n and all(r["completion"] is not None and r["correct"] is False for r in rows)
+    assert all(r["error_type"] is not None and r["prompt_hash"] for r in rows)
+    assert (run / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    # the same command again: zero new calls, identical samples
+    assert main([*args[:-3], "--out", str(tmp_path / "run2"), "--no-progress"]) == 0
+    assert results(tmp_path / "run2")["calls"]["made"] == 0
+    assert [r["completion"] for r in samples(tmp_path / "run2")] == [r["completion"] for r in rows]
+    # a finished directory is not overwritten by accident
+    assert main(args) == 2
+    assert main([*args, "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "| all |" in out
+    assert main(["runs"]) == 0 and str(run.resolve()) in capsys.readouterr().out
+
+
+def test_k_samples_are_k_distinct_calls_and_add_vote_and_pass_at_k(tiny_model, tmp_path):
+    data = make_data(tmp_path, digits="2x2", per_cell=2)
+    run = tmp_path / "run"
+    assert main(["eval", "--model", str(tiny_model), "--data", str(data), "--max-tokens", "5", "--samples", "3",
+                 "--temperature", "1.0", "--out", str(run), "--no-progress"]) == 0
+    res = results(run)
+    assert res["calls"]["made"] == 6
+    o = res["metrics"]["overall"]
+    assert o["samples"] == 6 and "majority_vote" in o and set(o["pass_at_k"]) == {"1", "2", "3"}
+
+
+def test_api_errors_are_retried_bounded_and_never_scored_wrong(tmp_path):
+    data = make_data(tmp_path, digits="2x2", per_cell=30)
+    questions = [json.loads(line)["meta"]["question"] for line in data.read_text().splitlines()]
+    never = frozenset(questions[:3])
+    wrong = frozenset(questions[3:5])
+    oracle = Oracle(fail_times=1, always_fail=never, wrong=wrong, timeout_sleep_s=2.0)
+    server, url = oracle.start()
+    try:
+        run = tmp_path / "run"
+        assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--max-retries", "2",
+                     "--timeout-s", "0.5", "--concurrency", "6", "--out", str(run), "--no-progress"]) == 0
+    finally:
+        server.shutdown()
+    rows = samples(run)
+    o = results(run)["metrics"]["overall"]
+    assert len(rows) == len(questions)  # no sample lost
+    assert o["unscored"] == len(never) and o["scored"] == len(questions) - len(never)
+    assert o["correct"] == len(questions) - len(never) - len(wrong)  # failures are not counted as wrong answers
+    by_q = {r["question"]: r for r in rows}
+    assert all(by_q[q]["correct"] is None and by_q[q]["api_error"] for q in never)
+    assert all(by_q[q]["correct"] is False for q in wrong)
+    assert all(oracle.attempts[q] == 3 for q in never)  # retries bounded: 1 try + 2 retries
+    assert max(oracle.attempts.values()) <= 3 and oracle.requests <= 3 * len(questions)
+    faulty = [q for q in questions if Oracle.fault_of(q) != "ok" and q not in never]
+    assert faulty and all(oracle.attempts[q] == 2 for q in faulty)
+    assert results(run)["calls"]["retries"] >= len(faulty)
+
+
+def test_killed_eval_resumes_without_repeating_cached_calls(tmp_path):
+    data = make_data(tmp_path, digits="2x2", per_cell=40)
+    n = len(data.read_text().splitlines())
+    oracle = Oracle(fail_times=0, delay_s=0.05)
+    server, url = oracle.start()
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "mathcoach", "eval", "--model", f"openai:oracle@{url}", "--data", str(data),
+           "--concurrency", "1", "--out", str(run), "--no-progress"]
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cache = home() / "cache.sqlite"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if cache.exists():
+                try:
+                    with sqlite3.connect(cache) as db:
+                        if db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] >= 8:
+                            break
+                except sqlite3.OperationalError:
+                    pass
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert not (run / "results.json").exists()
+        with sqlite3.connect(cache) as db:
+            cached = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        assert 8 <= cached < n
+        requests_before = oracle.requests
+        assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--out", str(run),
+                     "--resume", "--no-progress"]) == 0
+    finally:
+        server.shutdown()
+    res = results(run)
+    assert res["calls"] == {"made": n - cached, "cache_hits": cached, "retries": 0}
+    assert oracle.requests - requests_before == n - cached
+    assert res["metrics"]["overall"]["exact_match"] == 1.0
+
+
+def test_serve_gives_the_same_answers_over_http_as_in_process(tiny_model, tmp_path):
+    data = make_data(tmp_path, digits="1-2", per_cell=2)
+    proc = subprocess.Popen([sys.executable, "-m", "mathcoach", "serve", "--model", str(tiny_model), "--port", "0",
+                             "--served-name", "tiny"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving tiny on http://127.0.0.1:"), line
+        url = line.split(" on ")[1].strip()
+        import urllib.request
+
+        models = json.loads(urllib.request.urlopen(f"{url}/models", timeout=10).read())
+        assert models["data"][0]["id"] == "tiny"
+        assert main(["eval", "--model", f"openai:tiny@{url}", "--data", str(data), "--max-tokens", "8",
+                     "--concurrency", "4", "--out", str(tmp_path / "http"), "--no-progress"]) == 0
+        bad = urllib.request.Request(f"{url}/chat/completions", data=b'{"messages": []}',
+                                     headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(bad, timeout=10)
+        assert e.value.code == 400
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    assert main(["eval", "--model", str(tiny_model), "--data", str(data), "--max-tokens", "8",
+                 "--out", str(tmp_path / "direct"), "--no-progress"]) == 0
+    http = [r["completion"] for r in samples(tmp_path / "http")]
+    direct = [r["completion"] for r in samples(tmp_path / "direct")]
+    assert http == direct and results(tmp_path / "http")["metrics"]["overall"]["unscored"] == 0
+
+
+def test_compare_reports_paired_differences(tmp_path, capsys):
+    data = make_data(tmp_path, digits="2x2", per_cell=20)
+    questions = [json.loads(line)["meta"]["question"] for line in data.read_text().splitlines()]
+    runs = []
+    for name, wrong in (("a", frozenset(questions[:8])), ("b", frozenset(questions[:2]))):
+        server, url = Oracle(fail_times=0, wrong=wrong).start()
+        try:
+            assert main(["eval", "--model", f"openai:{name}@{url}", "--data", str(data), "--out",
+                         str(tmp_path / name), "--no-progress"]) == 0
+        finally:
+            server.shutdown()
+        runs.append(str(tmp_path / name))
+    capsys.readouterr()
+    assert main(["compare", *runs]) == 0
+    out = capsys.readouterr().out
+    row = [ln for ln in out.splitlines() if ln.startswith("| 2x2 |")][0].split("|")
+    assert row[2].strip() == "20" and row[5].strip() == "+30.0 pp" and row[6].strip() == "0" and row[7].strip() == "6"
+    assert abs(float(row[8]) - 2 / 64) < 1e-3
+
+
+def test_eval_scores_gsm8k_rows_with_the_same_extraction(shared_data, tmp_path):
+    rows = [json.loads(line) for line in (shared_data / "gsm8k" / "test.jsonl").read_text().splitlines()[:6]]
+    data = tmp_path / "gsm.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    class Scripted:  # replays the reference solutions: determinism is the point here
+        identity = {"backend": "scripted"}
+
+        def generate(self, requests):
+            from mathcoach.models.base import Completion
+
+            by_q = {r["question"]: r["answer"] for r in rows}
+            return [Completion(text=by_q[q.messages[-1]["content"]]) for q in requests]
+
+    from mathcoach.config import ConfigError
+    from mathcoach.eval.config import EvalConfig
+    from mathcoach.eval.run import run_eval
+
+    run, out = run_eval(EvalConfig(model="scripted", data=str(data), out=str(tmp_path / "run"), progress=False),
+                        backend=Scripted(), quiet=True)
+    o = out["results"]["metrics"]["overall"]
+    assert o["exact_match"] == 1.0 and o["items"] == 6 and o["in_format"] == 1.0
+    with pytest.raises(ConfigError):
+        run_eval(EvalConfig(model="scripted", data=str(data), few_shot=2, progress=False), backend=Scripted())
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--model", "nope-model"], "unknown model"),
+    (["--model", "openai:missing-url"], "openai:MODEL@BASE_URL"),
+    (["--samples", "3", "--temperature", "0"], "--samples"),
+    (["--format", "fancy"], "--format"),
+    (["--system-prompt", "/no/such/file"], "--system-prompt"),
+])
+def test_eval_bad_input_one_line_exit_2(tmp_path, args, needle):
+    data = make_data(tmp_path, per_cell=1)
+    res = subprocess.run([sys.executable, "-m", "mathcoach", "eval", "--data", str(data),
+                          "--model", "openai:m@http://127.0.0.1:9/v1", *args],
+                         capture_output=True, text=True)
+    assert res.returncode == 2, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and needle in res.stderr, res.stderr
+
+
+@pytest.mark.slow
+def test_real_smollm2_default_end_to_end(tmp_path):
+    pytest.importorskip("gguf")
+    from mathcoach.models.smollm2 import ModelUnavailable, gguf_path
+
+    try:
+        gguf_path()
+    except ModelUnavailable as e:
+        pytest.fail(f"the default model must be installed by the README's setup: {e}")
+    data = make_data(tmp_path, digits="2x2", per_cell=4)
+    run = tmp_path / "run"
+    assert main(["eval", "--model", "smollm2-135m", "--data", str(data), "--max-tokens", "48", "--out", str(run),
+                 "--no-progress"]) == 0
+    res = results(run)
+    assert res["model"]["path"].endswith("smollm2-135m-instruct") and res["metrics"]["overall"]["unscored"] == 0
+    assert all(r["completion"] and r["completion_tokens"] > 0 for r in samples(run))
+    assert (home() / "models" / "smollm2-135m-instruct" / "model.safetensors").exists()
