@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -44,7 +45,10 @@ def smollm2_dir() -> Path:
     src = gguf_path()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
+    print(f"converting {src.name} to {target} (once, ~30 s)", file=sys.stderr)
     tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
     model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name)
     model.hf_quantizer = None  # save_pretrained refuses a GGUF-loaded model until both of these are cleared
