@@ -48,7 +48,15 @@ class OpenAIBackend:
         return AsyncOpenAI(base_url=self.base_url, api_key=key, max_retries=0, timeout=self.timeout_s)
 
     def generate(self, requests: list[Request]) -> list[Completion]:
-        return asyncio.run(self._generate(requests))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._generate(requests))
+        # Called from inside a running loop (a notebook, an async app): run ours on a thread of its own.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, self._generate(requests)).result()
 
     async def _generate(self, requests: list[Request]) -> list[Completion]:
         client = self._client()
