@@ -71,6 +71,17 @@ def _eval(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _optimize(ns: argparse.Namespace) -> int:
+    from mathcoach.config import resolve
+    from mathcoach.optimize.config import OptimizeConfig
+    from mathcoach.optimize.search import run_optimize
+
+    run_dir, out = run_optimize(resolve(OptimizeConfig, ns))
+    print(out["summary"])
+    print(f"\nbest system prompt: {run_dir / 'best_system_prompt.txt'}  (use: mathcoach eval --system-prompt FILE)")
+    return 0
+
+
 def _serve(ns: argparse.Namespace) -> int:
     from mathcoach.models import load_model
     from mathcoach.serve import make_server
@@ -111,6 +122,7 @@ def _compare(ns: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from mathcoach.config import add_arguments
     from mathcoach.eval.config import EvalConfig
+    from mathcoach.optimize.config import OptimizeConfig
     from mathcoach.problems.build import DataConfig
 
     parser = _Parser(prog="mathcoach", description="Teach language models math and prove the gain.")
@@ -134,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Ask a model every problem, score every sample, write a run directory.")
     add_arguments(p, EvalConfig)
     p.set_defaults(func=_eval)
+
+    p = sub.add_parser("optimize", help="let a teacher model write and refine the student's system message",
+                       description="Teacher-driven system-message optimization with budgets; test scored once at the end.")
+    add_arguments(p, OptimizeConfig)
+    p.set_defaults(func=_optimize)
 
     p = sub.add_parser("serve", help="serve a local model over an OpenAI-compatible API on loopback",
                        description="OpenAI-compatible /v1/chat/completions and /v1/models for a local model.")

@@ -65,6 +65,41 @@ def build_messages(question: str, system: str | None, shots: list[tuple[str, str
     return tuple(msgs)
 
 
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    samples: int = 1
+
+
+def ask_and_score(cached, items: list[Item], system: str | None, shots: list[tuple[str, str]], params: Sampling,
+                  fmt: str, bar=None) -> list[dict]:
+    """Every item asked ``params.samples`` times through ``cached`` and scored: one row per sample, the shape of
+    samples.jsonl. Shared by ``mathcoach eval`` and the prompt optimizer, so both score exactly alike."""
+    requests, keys = [], []
+    for it in items:
+        msgs = build_messages(it.question, system, shots)
+        for k in range(params.samples):
+            requests.append(Request(messages=msgs, max_tokens=params.max_tokens, temperature=params.temperature,
+                                    top_p=params.top_p, seed=params.seed, sample=k))
+            keys.append((it, k))
+    completions = cached.generate(requests, on_batch=(lambda idx, done: bar.update(len(idx))) if bar else None)
+    rows = []
+    for (it, k), req, c in zip(keys, requests, completions):
+        p = it.problem
+        rows.append({
+            "id": it.id, "sample": k, "cell": p.cell if p else None, "source": it.source,
+            "question": it.question, "gold": it.answer, "prompt_hash": messages_hash(req.messages),
+            "completion": c.text, **score_sample(it, fmt, c),
+            "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
+            "latency_s": round(c.latency_s, 4), "cost_usd": c.cost_usd, "finish_reason": c.finish_reason,
+            "api_error": c.error, "cached": c.cached,
+        })
+    return rows
+
+
 def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, dict]:
     t0 = time.time()
     items = read_items(cfg.data)[: cfg.limit]
@@ -89,34 +124,15 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
 
     api = backend.identity.get("backend") != "hf"
     cached = CachedBackend(backend, home() / "cache.sqlite", batch_size=cfg.concurrency * 4 if api else cfg.batch_size)
-    requests, keys = [], []
-    for it in items:
-        msgs = build_messages(it.question, system, shots)
-        for k in range(cfg.samples):
-            requests.append(Request(messages=msgs, max_tokens=cfg.max_tokens, temperature=cfg.temperature,
-                                    top_p=cfg.top_p, seed=cfg.seed, sample=k))
-            keys.append((it, k))
-
     bar = None
     if cfg.progress and not quiet:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(requests), unit="sample", file=sys.stderr, disable=None, desc="eval")
-    completions = cached.generate(requests, on_batch=(lambda idx, done: bar.update(len(idx))) if bar else None)
+        bar = tqdm(total=len(items) * cfg.samples, unit="sample", file=sys.stderr, disable=None, desc="eval")
+    params = Sampling(cfg.max_tokens, cfg.temperature, cfg.top_p, cfg.seed, cfg.samples)
+    rows = ask_and_score(cached, items, system, shots, params, cfg.format, bar)
     if bar:
         bar.close()
-
-    rows = []
-    for (it, k), req, c in zip(keys, requests, completions):
-        p = it.problem
-        rows.append({
-            "id": it.id, "sample": k, "cell": p.cell if p else None, "source": it.source,
-            "question": it.question, "gold": it.answer, "prompt_hash": messages_hash(req.messages),
-            "completion": c.text, **score_sample(it, cfg.format, c),
-            "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
-            "latency_s": round(c.latency_s, 4), "cost_usd": c.cost_usd, "finish_reason": c.finish_reason,
-            "api_error": c.error, "cached": c.cached,
-        })
     with atomic_writer(run_dir / "samples.jsonl") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
