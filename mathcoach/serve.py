@@ -35,6 +35,7 @@ class Batcher(threading.Thread):
         super().__init__(daemon=True)
         self.backend, self.max_batch, self.batch_wait_s = backend, max_batch, batch_wait_s
         self.jobs: queue.Queue[_Job] = queue.Queue()
+        self.stats = {"completions": 0, "batches": 0, "prompt_tokens": 0, "completion_tokens": 0}
 
     def run(self):
         while True:
@@ -53,6 +54,10 @@ class Batcher(threading.Thread):
                     j.error = f"{type(e).__name__}: {e}"
                     j.done.set()
                 continue
+            self.stats["batches"] += 1
+            self.stats["completions"] += len(out)
+            self.stats["prompt_tokens"] += sum(c.prompt_tokens for c in out)
+            self.stats["completion_tokens"] += sum(c.completion_tokens for c in out)
             k = 0
             for j in jobs:
                 j.result = out[k : k + len(j.requests)]
@@ -120,6 +125,8 @@ def make_server(backend, model_name: str, host: str = "127.0.0.1", port: int = 8
                                                              "owned_by": "mathcoach"}]})
             elif self.path.rstrip("/") in ("/health", "/v1/health"):
                 self._send(200, {"status": "ok"})
+            elif self.path.rstrip("/") == "/v1/stats":  # calls served so far: lets benchmarks count any client's calls
+                self._send(200, dict(batcher.stats))
             else:
                 self._error(404, f"no route {self.path}")
 

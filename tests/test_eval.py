@@ -178,8 +178,11 @@ def test_serve_gives_the_same_answers_over_http_as_in_process(tiny_model, tmp_pa
 
         models = json.loads(urllib.request.urlopen(f"{url}/models", timeout=10).read())
         assert models["data"][0]["id"] == "tiny"
+        before = json.loads(urllib.request.urlopen(f"{url}/stats", timeout=10).read())["completions"]
         assert main(["eval", "--model", f"openai:tiny@{url}", "--data", str(data), "--max-tokens", "8",
                      "--concurrency", "4", "--out", str(tmp_path / "http"), "--no-progress"]) == 0
+        stats = json.loads(urllib.request.urlopen(f"{url}/stats", timeout=10).read())
+        assert stats["completions"] - before == len(data.read_text().splitlines())
         bad = urllib.request.Request(f"{url}/chat/completions", data=b'{"messages": []}',
                                      headers={"Content-Type": "application/json"})
         with pytest.raises(urllib.error.HTTPError) as e:
