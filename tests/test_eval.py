@@ -277,3 +277,61 @@ def test_real_smollm2_default_end_to_end(tmp_path):
     assert res["model"]["path"].endswith("smollm2-135m-instruct") and res["metrics"]["overall"]["unscored"] == 0
     assert all(r["completion"] and r["completion_tokens"] > 0 for r in samples(run))
     assert (home() / "models" / "smollm2-135m-instruct" / "model.safetensors").exists()
+
+
+def test_api_key_never_lands_in_records_and_cost_is_recorded(tmp_path, monkeypatch):
+    secret = "sk-test-SECRET-4242"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    data = make_data(tmp_path, per_cell=5)
+    oracle = Oracle(fail_times=0, report_cost=0.002)
+    server, url = oracle.start()
+    models = tmp_path / "models.toml"
+    models.write_text(f'[models.priced]\nspec = "openai:oracle@{url}"\nprices = {{ prompt = 1000.0, completion = 2000.0 }}\n'
+                      f'[models.reported]\nspec = "openai:oracle2@{url}"\n')
+    try:
+        assert main(["eval", "--model", "priced", "--models-file", str(models), "--data", str(data),
+                     "--out", str(tmp_path / "priced"), "--no-progress"]) == 0
+        oracle.report_cost = None
+        assert main(["eval", "--model", "reported", "--models-file", str(models), "--data", str(data),
+                     "--out", str(tmp_path / "nocost"), "--no-progress"]) == 0
+    finally:
+        server.shutdown()
+    assert all(h == f"Bearer {secret}" for h in oracle.auth_headers)  # the key is used ...
+    for run in ("priced", "nocost"):
+        for f in (tmp_path / run).iterdir():
+            if f.suffix != ".png":
+                assert secret not in f.read_text(), f  # ... and never written down
+    assert secret.encode() not in (home() / "cache.sqlite").read_bytes()
+    assert secret not in (home() / "runs.sqlite").read_bytes().decode(errors="ignore")
+    assert results(tmp_path / "priced")["cost_usd"] == 0.002 * 5  # the API's reported cost wins
+    assert results(tmp_path / "nocost")["cost_usd"] == 0.0  # no report, no price table: nothing invented
+
+
+def test_price_table_prices_calls_when_the_api_reports_no_cost(tmp_path):
+    data = make_data(tmp_path, per_cell=4)
+    server, url = Oracle(fail_times=0).start()
+    models = tmp_path / "models.toml"
+    models.write_text(f'[models.t]\nspec = "openai:t@{url}"\nprices = {{ prompt = 1000.0, completion = 2000.0 }}\n')
+    try:
+        assert main(["eval", "--model", "t", "--models-file", str(models), "--data", str(data),
+                     "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    finally:
+        server.shutdown()
+    # 4 calls x (10 prompt tokens x $1000/M + 3 completion tokens x $2000/M)
+    assert abs(results(tmp_path / "run")["cost_usd"] - 4 * (10 * 1000 + 3 * 2000) / 1e6) < 1e-9
+
+
+def test_a_peft_adapter_changes_the_served_and_evaluated_model(tiny_model, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model)
+    lora = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                                           init_lora_weights=False))  # random B: the adapter really changes outputs
+    lora.save_pretrained(tmp_path / "adapter")
+    data = make_data(tmp_path, digits="2x2", per_cell=4)
+    for name, extra in (("base", []), ("adapted", ["--adapter", str(tmp_path / "adapter")])):
+        assert main(["eval", "--model", str(tiny_model), *extra, "--data", str(data), "--max-tokens", "8",
+                     "--out", str(tmp_path / name), "--no-progress"]) == 0
+    assert [r["completion"] for r in samples(tmp_path / "base")] != [r["completion"] for r in samples(tmp_path / "adapted")]
+    assert results(tmp_path / "adapted")["model"]["adapter"].endswith("adapter")

@@ -112,17 +112,9 @@ def _range(d: int) -> tuple[int, int]:
     return (1 if d == 1 else 10 ** (d - 1)), 10**d - 1
 
 
-def generate(
-    op: str,
-    cells: list[tuple[int, int]],
-    per_cell: int,
-    split: str,
-    seed: int,
-    phrasings: list[str] | None = None,
-    repeat_when_exhausted: bool | None = None,
-) -> Generation:
-    """Make ``per_cell`` problems for every cell (see ``draw`` for the rules)."""
-    d = draw(op, cells, per_cell, split, seed, phrasings, repeat_when_exhausted)
+def generate(*args, **kwargs) -> Generation:
+    """Problems, not drafts: ``draw`` with the same arguments, each draft made into a ``Problem``."""
+    d = draw(*args, **kwargs)
     return Generation(make_problems(d.op, d.split, d.seed, d.drafts), d.cells)
 
 

@@ -25,9 +25,11 @@ def solve(question: str) -> str:
 
 class Oracle:
     def __init__(self, fail_times: int = 1, always_fail: frozenset[str] = frozenset(), delay_s: float = 0.0,
-                 timeout_sleep_s: float = 3.0, wrong: frozenset[str] = frozenset()):
+                 timeout_sleep_s: float = 3.0, wrong: frozenset[str] = frozenset(), report_cost: float | None = None):
         self.fail_times, self.always_fail, self.delay_s = fail_times, always_fail, delay_s
         self.timeout_sleep_s, self.wrong = timeout_sleep_s, wrong
+        self.report_cost = report_cost  # OpenRouter-style usage.cost in every reply, when set
+        self.auth_headers: list[str] = []
         self.attempts: dict[str, int] = {}
         self.requests = 0
         self.lock = threading.Lock()
@@ -59,6 +61,7 @@ class Oracle:
                 question = body["messages"][-1]["content"]
                 with oracle.lock:
                     oracle.requests += 1
+                    oracle.auth_headers.append(self.headers.get("Authorization", ""))
                     n = oracle.attempts[question] = oracle.attempts.get(question, 0) + 1
                 time.sleep(oracle.delay_s)
                 fault = "500" if question in oracle.always_fail else oracle.fault_of(question)
@@ -78,6 +81,8 @@ class Oracle:
                          "choices": [{"index": 0, "message": {"role": "assistant", "content": f"Answer: {answer}"},
                                       "finish_reason": "stop"}],
                          "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}}
+                if oracle.report_cost is not None:
+                    reply["usage"]["cost"] = oracle.report_cost
                 self._raw(200, json.dumps(reply).encode())
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
