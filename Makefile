@@ -6,7 +6,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 OUT     ?= runs/quickstart
 
-.PHONY: run test bench clean
+.PHONY: run test bench bench-env clean
 
 # The stamp is remade when the package's requirements change.
 # torch first, from the CPU wheel, so the package's torch requirement never pulls a CUDA build; the default
@@ -33,5 +33,13 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/data_speed.py
 
+# The peers the benchmarks compare against (lm-evaluation-harness, DSPy) live in their own venv, so their
+# dependencies never touch mathcoach's. Only the benchmarks need it.
+bench-env: .venv-bench/bin/python
+.venv-bench/bin/python:
+	$(PY) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet torch==2.13.0
+	.venv-bench/bin/pip install --quiet 'lm-eval[api]' dspy
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) .venv-bench runs
