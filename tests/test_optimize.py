@@ -152,3 +152,14 @@ def test_cli_rejects_shared_files_and_missing_ones(splits, tmp_path):
     res = subprocess.run([sys.executable, "-m", "mathcoach", *args, "--test", "/nope.jsonl"], capture_output=True,
                          text=True)
     assert res.returncode == 2 and "does not exist" in res.stderr
+
+
+def test_the_plan_is_printed_before_any_call(splits, tmp_path, capsys):
+    student = ScriptedStudent()
+    run_optimize(cfg(splits, tmp_path, rounds=1), student, ScriptedTeacher(REPLIES), quiet=False)
+    err = capsys.readouterr().err
+    plan = err.splitlines()[0]
+    assert plan.startswith("plan: at most") and "student calls" in plan and "teacher calls" in plan
+    n_val, n_test = 30, 40
+    bound = 3 * n_val + 1 * (10 * (1 + 3) + n_val) + 4 * n_test
+    assert f"at most {bound} student calls" in plan and student.calls <= bound

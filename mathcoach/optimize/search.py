@@ -57,6 +57,17 @@ def estimate_calls(cfg: OptimizeConfig, n_val: int, n_test: int) -> dict:
             "teacher": cfg.rounds, "proposals": cfg.rounds * cfg.candidates}
 
 
+def estimate_usd(est: dict, cfg: OptimizeConfig, student, teacher) -> float | None:
+    """An upper bound in dollars when price tables are known (prompt sizes are rough: 300 and 3,000 tokens)."""
+    sp, tp = getattr(student, "prices", None), getattr(teacher, "prices", None)
+    if not sp and not tp:
+        return None
+    sp, tp = sp or {}, tp or {}
+    s = est["student"] * (300 * sp.get("prompt", 0) + cfg.student_max_tokens * sp.get("completion", 0))
+    t = est["teacher"] * (3000 * tp.get("prompt", 0) + cfg.teacher_max_tokens * tp.get("completion", 0))
+    return (s + t) / 1e6
+
+
 def affordable_proposals(cfg: OptimizeConfig, n_val: int, n_test: int) -> int:
     """How many candidates the budget lets the teacher propose and get screened, at the least."""
     n = cfg.rounds * cfg.candidates
@@ -101,8 +112,11 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
     budget.reserve_student = (len(BASELINES) + 1) * len(test)
 
     est = estimate_calls(cfg, len(val), len(test))
+    usd = estimate_usd(est, cfg, student, teacher)
     _log(quiet, f"plan: at most {est['student']} student calls and {est['teacher']} teacher calls "
-                f"({est['proposals']} proposals); cost is counted as the APIs report it (or the models file's prices)")
+                f"({est['proposals']} proposals); "
+                + (f"at most about ${usd:.2f} at the models file's prices" if usd is not None else
+                   "cost is counted as the APIs report it (no price table to estimate from)"))
     warnings = []
     if affordable_proposals(cfg, len(val), len(test)) < 3:
         warnings.append("the budget allows fewer than 3 proposals; the search can hardly improve on the baselines")
