@@ -161,5 +161,5 @@ def test_the_plan_is_printed_before_any_call(splits, tmp_path, capsys):
     plan = err.splitlines()[0]
     assert plan.startswith("plan: at most") and "student calls" in plan and "teacher calls" in plan
     n_val, n_test = 30, 40
-    bound = 3 * n_val + 1 * (10 * (1 + 3) + n_val) + 4 * n_test
+    bound = 3 * n_val + 1 * (10 * (1 + 3) + 3 * n_val) + 4 * n_test
     assert f"at most {bound} student calls" in plan and student.calls <= bound

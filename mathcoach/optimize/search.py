@@ -51,8 +51,8 @@ def _log(quiet: bool, msg: str) -> None:
 
 
 def estimate_calls(cfg: OptimizeConfig, n_val: int, n_test: int) -> dict:
-    """Upper bound of calls if every round runs and one candidate per round reaches validation."""
-    per_round = cfg.minibatch * (1 + cfg.candidates) + n_val
+    """Upper bound of calls: every round runs and every candidate reaches validation."""
+    per_round = cfg.minibatch * (1 + cfg.candidates) + cfg.candidates * n_val
     return {"student": len(BASELINES) * n_val + cfg.rounds * per_round + (len(BASELINES) + 1) * n_test,
             "teacher": cfg.rounds, "proposals": cfg.rounds * cfg.candidates}
 
