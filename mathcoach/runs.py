@@ -86,10 +86,11 @@ def versions() -> dict:
 
 def index_run(path: Path, kind: str, results: dict) -> None:
     overall = results.get("metrics", {}).get("overall", {})
-    with _db() as db:
+    cfg = results.get("config", {})
+    with _db() as db:  # an optimize run is indexed by its student and its test file, with the chosen message's score
         db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (str(path.resolve()), kind, time.time(), results.get("config", {}).get("model"),
-                    results.get("config", {}).get("data"), overall.get("items"), overall.get("exact_match"),
+                   (str(path.resolve()), kind, time.time(), cfg.get("model") or cfg.get("student"),
+                    cfg.get("data") or cfg.get("test"), overall.get("items"), overall.get("exact_match"),
                     overall.get("unscored")))
 
 
