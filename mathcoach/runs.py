@@ -11,7 +11,6 @@ points at run directories, so deleting one is harmless; its schema grows by appe
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import re
 import sqlite3

@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from mathcoach.config import ConfigError
-from mathcoach.eval.metrics import mcnemar, wilson
+from mathcoach.eval.metrics import mcnemar
 from mathcoach.eval.run import Sampling, ask_and_score
 from mathcoach.eval.score import aggregate
 from mathcoach.home import home
@@ -141,7 +141,7 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
                      "val_rows": {r["id"]: r["correct"] for r in rows}})
         _log(quiet, f"baseline {name}: validation {right}/{n}")
     best = max(pool, key=lambda c: c["val"])
-    teacher_log, stopped, no_improve, rounds_run = [], None, 0, 0
+    teacher_log, stopped, no_improve = [], None, 0
     malformed = Counter()
 
     for rnd in range(1, cfg.rounds + 1):
@@ -165,7 +165,6 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
                                           temperature=cfg.teacher_temperature, seed=cfg.seed, sample=rnd)])[0]
         budget.charge("teacher", [{"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                                    "cost_usd": reply.cost_usd, "cached": reply.cached}])
-        rounds_run = rnd
         texts, counts = parse_candidates(reply.text, cfg.max_prompt_chars, {normalized(c["text"]) for c in pool})
         malformed.update({k: v for k, v in counts.items() if k != "proposed"})
         malformed["api_error"] += reply.error is not None
