@@ -82,6 +82,26 @@ def _optimize(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _train(ns: argparse.Namespace) -> int:
+    from mathcoach.config import resolve
+    from mathcoach.train.config import TrainConfig
+    from mathcoach.train.run import run_train
+
+    out, res = run_train(resolve(TrainConfig, ns))
+    best = res["best_val_exact_match"]
+    print(f"best validation exact match {'n/a' if best is None else f'{100 * best:.1f}%'} at step {res['best_step']} "
+          f"of {res['steps']} ({res['train_s'] / 60:.1f} min); model: {out}")
+    print(f"next: mathcoach eval --model {out} --data TEST.jsonl --format {res['config']['format']}")
+    return 0
+
+
+def _merge(ns: argparse.Namespace) -> int:
+    from mathcoach.train.merge import merge_adapter
+
+    print(f"merged model: {merge_adapter(ns.adapter, ns.output)}")
+    return 0
+
+
 def _serve(ns: argparse.Namespace) -> int:
     from mathcoach.models import load_model
     from mathcoach.serve import make_server
@@ -124,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mathcoach.eval.config import EvalConfig
     from mathcoach.optimize.config import OptimizeConfig
     from mathcoach.problems.build import DataConfig
+    from mathcoach.train.config import TrainConfig
 
     parser = _Parser(prog="mathcoach", description="Teach language models math and prove the gain.")
     parser.add_argument("--version", action="version", version=f"mathcoach {__version__}")
@@ -151,6 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Teacher-driven system-message optimization with budgets; test scored once at the end.")
     add_arguments(p, OptimizeConfig)
     p.set_defaults(func=_optimize)
+
+    p = sub.add_parser("train", help="fine-tune a model (lora, qlora, full) or train a specialist from scratch",
+                       description="Supervised fine-tuning on TRL with generation-based validation; writes a model "
+                                   "directory that eval and serve take as it is.")
+    add_arguments(p, TrainConfig)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("merge", help="fold a LoRA adapter into its base model",
+                       description="Merge a LoRA output directory into its base; writes an ordinary model directory.")
+    p.add_argument("adapter", metavar="ADAPTER_DIR", help="output directory of mathcoach train --method lora")
+    p.add_argument("--output", "-o", required=True, metavar="DIR", help="directory for the merged model")
+    p.set_defaults(func=_merge)
 
     p = sub.add_parser("serve", help="serve a local model over an OpenAI-compatible API on loopback",
                        description="OpenAI-compatible /v1/chat/completions and /v1/models for a local model.")

@@ -75,7 +75,7 @@ def versions() -> dict:
 
     out = {"mathcoach": __version__, "python": platform.python_version(), "answer_checker": ANSWER_VERSION,
            "step_checker": CHECKER_VERSION, "git": git_hash()}
-    for pkg in ("torch", "transformers", "peft", "openai"):
+    for pkg in ("torch", "transformers", "peft", "trl", "datasets", "accelerate", "openai"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:

@@ -22,7 +22,7 @@ class EvalConfig:
     few_shot: int = opt(0, help="worked examples before each question (0-8 is typical)", metavar="K")
     few_shot_data: str | None = opt(None, help="file to take few-shot examples from (default for generated "
                                     "problems: fresh train-split problems of the same cells)", metavar="FILE")
-    format: str = opt("long", help=f"worked-solution format the checker and few-shot examples use: {'|'.join(ALL_FORMATS)}",
+    format: str = opt("long", help=f"worked-solution format the step checker and few-shot examples use: {'|'.join(ALL_FORMATS)}",
                       metavar="FMT")
     samples: int = opt(1, help="samples per problem; >1 adds majority vote and pass@k", metavar="N")
     temperature: float | None = opt(None, help="sampling temperature (default: 0 = greedy for 1 sample, 0.7 for more)")

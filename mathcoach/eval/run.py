@@ -111,6 +111,9 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
     if (run_dir / "results.json").exists() and not cfg.resume:
         raise ConfigError("out", f"{run_dir} already holds a finished run; pass --resume to redo it from the cache")
     system = Path(cfg.system_prompt).read_text(encoding="utf-8") if cfg.system_prompt else None
+    trained_with = Path(cfg.model) / "system_prompt.txt"
+    if system is None and trained_with.is_file():  # a model fine-tuned with a system message is asked with it
+        system = trained_with.read_text(encoding="utf-8")
     shots = few_shot_examples(cfg, items)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "config.json", dataclasses.asdict(cfg))

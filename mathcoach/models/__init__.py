@@ -50,11 +50,33 @@ def parse_model(name: str, settings: dict | None = None) -> tuple[str, dict]:
             raise ModelSpecError(f"{name!r}: write openai:MODEL@BASE_URL, e.g. openai:gpt-4o-mini@https://api.openai.com/v1")
         model, url = body.rsplit("@", 1)
         return "openai", {"model": model, "base_url": url, **settings}
-    path = name[3:] if name.startswith("hf:") else name
+    path = name.removeprefix("hf:")
+    if Path(path).is_dir() and not (Path(path) / "config.json").exists() and (Path(path) / "adapter_config.json").exists():
+        return "hf", {"path": adapter_base(Path(path)), "adapter": path, **settings}
     if Path(path).is_dir():
         return "hf", {"path": path, **settings}
     raise ModelSpecError(f"unknown model {name!r}: use smollm2-135m, a model directory, openai:MODEL@URL, "
                          "openrouter:MODEL, or a name from the models file")
+
+
+def adapter_base(adapter: Path) -> str:
+    """The base model of a LoRA output directory: the mathcoach name it was trained from (so the directory
+    still works on another machine), else the path PEFT recorded."""
+    trained = adapter / "config.yaml"
+    if trained.exists():
+        import yaml
+
+        name = (yaml.safe_load(trained.read_text()) or {}).get("model")
+        if name:
+            backend, kwargs = parse_model(name)
+            if backend == "hf":
+                return str(kwargs["path"])
+    import json
+
+    base = json.loads((adapter / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    if not base or not Path(base).is_dir():
+        raise ModelSpecError(f"{adapter} is a LoRA adapter whose base model {base!r} is not on this machine")
+    return base
 
 
 def load_model(name: str, adapter: str | None = None, models_file: str | None = None, **overrides):
@@ -70,6 +92,8 @@ def load_model(name: str, adapter: str | None = None, models_file: str | None = 
             name = settings.pop("spec", name)
     backend, kwargs = parse_model(name, settings)
     if adapter:
+        if kwargs.get("adapter"):
+            raise ModelSpecError(f"{name} is already an adapter directory; drop --adapter")
         if backend != "hf":
             raise ModelSpecError("--adapter works with local models only")
         kwargs["adapter"] = adapter

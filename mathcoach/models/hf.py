@@ -31,15 +31,16 @@ def _fingerprint(path: Path) -> str:
 _SENTINEL = "\u2063mathcoach-first-message\u2063"
 
 
-def render_prompt(tokenizer, messages: list[dict]) -> str:
+def render_prompt(tokenizer, messages: list[dict], add_generation_prompt: bool = True) -> str:
     """The chat-template prompt, with any system turn the template injects on its own removed."""
-    text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=add_generation_prompt)
     if not messages or any(m.get("role") == "system" for m in messages):
         return text
     # Render once with a sentinel as the first message: everything before it is the template's own preamble,
     # identical in the real rendering, and any system turn in it was injected.
     probe = [{**messages[0], "content": _SENTINEL}, *messages[1:]]
-    head = tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=True).split(_SENTINEL)[0]
+    head = tokenizer.apply_chat_template(probe, tokenize=False,
+                                         add_generation_prompt=add_generation_prompt).split(_SENTINEL)[0]
     for marker, turn_start in (("<|im_start|>system", "<|im_start|>"), ("<|start_header_id|>system", "<|start_header_id|>")):
         cut_from, turn = head.find(marker), head.rfind(turn_start)
         if 0 <= cut_from < turn:  # ChatML / Llama 3: drop the injected system turn up to the first real turn
@@ -71,10 +72,7 @@ class HFBackend:
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, self.adapter)
-        self.model = model.eval()
-        self.batch_size = batch_size
-        self.stop_ids = sorted({i for i in (self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids("<|im_end|>"))
-                                if isinstance(i, int) and i >= 0 and i != self.tokenizer.unk_token_id})
+        self._attach(model.eval(), self.tokenizer, batch_size)
         self.identity = {
             "backend": "hf",
             "path": str(self.path),
@@ -82,6 +80,25 @@ class HFBackend:
             "adapter": str(self.adapter) if self.adapter else None,
             "adapter_weights": _fingerprint(self.adapter) if self.adapter else None,
         }
+
+    @classmethod
+    def from_loaded(cls, model, tokenizer, batch_size: int = 16) -> HFBackend:
+        """A backend over a model already in memory (a model being trained); uncacheable, so no identity."""
+        import torch
+
+        self = cls.__new__(cls)
+        self.torch, self.path, self.adapter = torch, None, None
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self._attach(model, tokenizer, batch_size)
+        self.identity = {"backend": "hf", "path": None, "live": True}
+        return self
+
+    def _attach(self, model, tokenizer, batch_size: int) -> None:
+        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+        self.stop_ids = sorted({i for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>"))
+                                if isinstance(i, int) and i >= 0 and i != tokenizer.unk_token_id})
 
     def generate(self, requests: list[Request]) -> list[Completion]:
         out: list[Completion | None] = [None] * len(requests)
@@ -102,6 +119,7 @@ class HFBackend:
     def _run(self, prompts, reqs, max_tokens, temperature, top_p, stop) -> list[Completion]:
         torch = self.torch
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = {k: v.to(self.model.device) for k, v in enc.items()}
         sampling = temperature > 0
         if sampling:  # reproducible for the same batch: seeded from the requests' own seeds and sample indices
             torch.manual_seed(int(hashlib.sha256(repr([(r.seed, r.sample) for r in reqs]).encode()).hexdigest()[:8], 16))

@@ -127,6 +127,35 @@ def mul_scratchpad(p: Problem) -> list[Step]:
     return steps
 
 
+class Rev(int):
+    """A number written ones digit first: ``Rev(1408)`` renders as "8041". Its int value is what a checker reads
+    back from that text (``int("8041")``), so the step checker compares it like any other number."""
+
+    def __new__(cls, n: int):
+        obj = super().__new__(cls, int(str(n)[::-1]))
+        obj.digits = str(n)[::-1]
+        return obj
+
+    def __format__(self, spec: str) -> str:
+        return self.digits
+
+
+def mul_reversed(p: Problem) -> list[Step]:
+    """The scratchpad with every computed number written ones digit first (the shift's zeros come first too).
+
+    Written this way, each digit depends only on digits already written, so a left-to-right model never has to
+    look ahead for a carry -- the trick that lets a few-million-parameter model from scratch learn 6x6 products.
+    The answer line is written normally (a copy of the last sum, reversed)."""
+    digits = str(p.b)[::-1]
+    steps, total = [], 0
+    for k, d in enumerate(digits):
+        q = int(d) * 10**k
+        prod = p.a * q
+        total += prod
+        steps.append(_s("{} * {} = {}, sum {}", (p.a, COPY), (q, SPLIT), (Rev(prod), PRODUCT), (Rev(total), ADDITION)))
+    return steps
+
+
 # ---------------------------------------------------------------- addition and subtraction
 
 PLACES = (
@@ -199,7 +228,7 @@ def plain(p: Problem) -> list[Step]:
 # "line" = one step per line holding an "=", "chain" = one step per "="-separated segment.
 FORMATS: dict[str, dict[str, tuple[Callable[[Problem], list[Step]], str]]] = {
     "mul": {"long": (mul_long, "line"), "goat": (mul_goat, "chain"), "scratchpad": (mul_scratchpad, "line"),
-            "plain": (plain, "line")},
+            "reversed": (mul_reversed, "line"), "plain": (plain, "line")},
     "add": {"long": (add_long, "line"), "plain": (plain, "line")},
     "sub": {"long": (sub_long, "line"), "plain": (plain, "line")},
     "div": {"long": (div_long, "line"), "plain": (plain, "line")},

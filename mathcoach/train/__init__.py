@@ -1,0 +1,1 @@
+"""Supervised fine-tuning (LoRA, QLoRA, full) and from-scratch specialists, on TRL."""

@@ -1,0 +1,303 @@
+"""``mathcoach train``: supervised fine-tuning (LoRA, QLoRA, full) or a from-scratch specialist, on TRL.
+
+Example: ``mathcoach train --config configs/train/smollm2_cpu_2x2.toml --output runs/train/smollm2-2x2``
+
+Read top to bottom: set-up (data, model, tokenizer), training (TRL's SFTTrainer with generation-based
+validation and best-checkpoint selection), saving (weights or adapter, resolved config, model card).
+
+The output directory:
+    adapter_model.safetensors + adapter_config.json   (LoRA/QLoRA)  or  model.safetensors + config.json (full)
+    tokenizer files, config.yaml (resolved settings), system_prompt.txt (when one was used), metrics.csv,
+    train_results.json (versions, seeds, data hashes, timings), README.md (model card), checkpoints/
+``mathcoach eval --model DIR`` and ``mathcoach serve --model DIR`` take it as it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from mathcoach.config import ConfigError
+from mathcoach.io import atomic_writer, read_jsonl, write_json
+from mathcoach.problems.dataset import item_from_row
+from mathcoach.runs import index_run, new_run_dir, sha256_file, versions
+from mathcoach.train.config import TrainConfig
+from mathcoach.train.data import distinct_pad_token, encode_rows, split_messages
+
+CHECKPOINTS = "checkpoints"
+
+
+def last_checkpoint(out: Path) -> Path | None:
+    ckpts = [p for p in (out / CHECKPOINTS).glob("checkpoint-*") if (p / "trainer_state.json").exists()]
+    return max(ckpts, key=lambda p: int(p.name.split("-")[1]), default=None)
+
+
+def val_subset(rows: list[dict], n: int, seed: int, path: str) -> list[tuple]:
+    """A fixed, cell-balanced subset of (row, item): round-robin over cells in a seeded order."""
+    by_cell: dict = {}
+    order = sorted(range(len(rows)), key=lambda i: hashlib.sha256(f"{seed}:{i}".encode()).hexdigest())
+    for i in order:
+        item = item_from_row(rows[i], i + 1, path)
+        if item.answer is None:
+            raise ConfigError("val", f"{path}: row {i + 1} has no gold answer; validation needs scorable rows")
+        by_cell.setdefault(item.problem.cell if item.problem else "", []).append((rows[i], item))
+    picked, queues = [], [list(v) for _, v in sorted(by_cell.items())]
+    while len(picked) < n and any(queues):
+        for q in queues:
+            if q and len(picked) < n:
+                picked.append(q.pop(0))
+    return picked
+
+
+def check_method(cfg: TrainConfig) -> None:
+    """QLoRA needs bitsandbytes' 4-bit kernels on a CUDA GPU; say so in one line rather than a traceback."""
+    if cfg.method != "qlora":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError("method", "qlora needs a CUDA GPU (4-bit bitsandbytes kernels); none is visible here. "
+                          "Use --method lora on CPU")
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise ConfigError("method", "qlora needs bitsandbytes: pip install bitsandbytes") from None
+
+
+def base_model_dir(cfg: TrainConfig) -> Path:
+    from mathcoach.models import ModelSpecError, parse_model
+
+    backend, kwargs = parse_model(cfg.model)
+    if backend != "hf" or kwargs.get("adapter"):
+        raise ModelSpecError(f"--model {cfg.model}: training needs a local transformers model (smollm2-135m or a "
+                             "model directory), not an API model or an adapter")
+    return Path(kwargs["path"])
+
+
+def load_model_and_tokenizer(cfg: TrainConfig, train_rows: list[dict], out: Path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if cfg.from_scratch:
+        from mathcoach.train.scratch import build_scratch_model
+
+        base = build_scratch_model(cfg.from_scratch, train_rows, out / "scratch-init", cfg.seed,
+                                   max_positions=max(2048, cfg.max_length))
+    else:
+        base = base_model_dir(cfg)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    kwargs: dict = {"dtype": torch.float32}
+    if cfg.method == "qlora":
+        from transformers import BitsAndBytesConfig
+
+        kwargs = {"dtype": torch.bfloat16, "quantization_config": BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16)}
+    elif torch.cuda.is_available():
+        kwargs["dtype"] = torch.bfloat16 if cfg.method == "full" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
+    pad, added = distinct_pad_token(tokenizer)
+    if added:
+        tokenizer.add_special_tokens({"pad_token": pad})
+        model.resize_token_embeddings(len(tokenizer))
+    tokenizer.pad_token = pad
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return base, model, tokenizer
+
+
+def sft_config(cfg: TrainConfig, out: Path):
+    import torch
+    from trl import SFTConfig
+
+    cuda = torch.cuda.is_available()
+    bf16 = cfg.bf16 if cfg.bf16 is not None else (torch.cuda.is_bf16_supported() if cuda else _cpu_bf16())
+    return SFTConfig(
+        output_dir=str(out / CHECKPOINTS), seed=cfg.seed, data_seed=cfg.seed,
+        per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
+        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps or -1, bf16=bf16, use_cpu=not cuda,
+        gradient_checkpointing=cfg.gradient_checkpointing,  # TRL turns it on by default: ~25% slower on CPU
+        logging_steps=cfg.logging_steps, logging_first_step=True, eval_strategy="steps", eval_steps=cfg.eval_steps,
+        save_strategy="steps", save_steps=cfg.eval_steps, save_total_limit=cfg.save_total_limit,
+        load_best_model_at_end=True, metric_for_best_model="exact_match", greater_is_better=True,
+        report_to=[r for r in cfg.report_to.split(",") if r and r != "none"] or "none",
+        max_length=cfg.max_length, packing=cfg.packing, completion_only_loss=True,
+        include_num_input_tokens_seen="non_padding", disable_tqdm=not sys.stderr.isatty(),
+        train_sampling_strategy="random" if cfg.packing else "group_by_length",
+        dataloader_num_workers=0, eval_accumulation_steps=None,
+    )
+
+
+def _cpu_bf16() -> bool:
+    """bf16 autocast speeds CPU training only where the CPU has native bf16 (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def prepare_output(cfg: TrainConfig) -> tuple[Path, Path | None]:
+    out = new_run_dir("train", cfg.from_scratch and f"scratch-{cfg.from_scratch}" or cfg.model, cfg.train, cfg.output)
+    ckpt = last_checkpoint(out) if out.exists() else None
+    if cfg.resume:
+        if ckpt is None:
+            raise ConfigError("resume", f"{out} holds no checkpoint to resume from; drop --resume to start afresh")
+    elif out.exists() and any(out.iterdir()):
+        raise ConfigError("output", f"{out} is not empty; pass --resume to continue it or choose another --output")
+    out.mkdir(parents=True, exist_ok=True)
+    return out, ckpt
+
+
+def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path, dict]:
+    t_start = time.time()
+    check_method(cfg)
+    fmt_rows = read_jsonl(cfg.train)[: cfg.train_limit]
+    if not fmt_rows:
+        raise ConfigError("train", f"{cfg.train} holds no rows")
+    for n, row in enumerate(fmt_rows, 1):
+        split_messages(row, n, cfg.train)
+    val_rows = read_jsonl(cfg.val)
+    if not val_rows:
+        raise ConfigError("val", f"{cfg.val} holds no rows")
+    picked = val_subset(val_rows, cfg.eval_problems, cfg.seed, cfg.val)
+    fmt = cfg.format or Counter(r.get("meta", {}).get("format", "long") for r in fmt_rows).most_common(1)[0][0]
+    system = Path(cfg.system_prompt).read_text(encoding="utf-8") if cfg.system_prompt else None
+    if not cfg.from_scratch:
+        base_model_dir(cfg)  # a bad --model fails before any output is made
+    out, ckpt = prepare_output(cfg)
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from datasets import Dataset
+    from transformers import set_seed
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    import datasets
+
+    datasets.disable_progress_bars()  # per-map bars for a few thousand rows bury the training log
+    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+    set_seed(cfg.seed)
+    try:
+        base, model, tokenizer = load_model_and_tokenizer(cfg, fmt_rows, out)
+        train_ds = Dataset.from_list(encode_rows(tokenizer, fmt_rows, system, cfg.max_length, cfg.train))
+        val_enc = encode_rows(tokenizer, [r for r, _ in picked], system, cfg.max_length, cfg.val)
+        eval_ds = Dataset.from_list(val_enc)
+    except ConfigError:
+        if not cfg.resume:
+            shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
+        raise
+    longest = max(sum(e["completion_mask"]) for e in val_enc)
+    gen_tokens = cfg.eval_max_tokens or longest + 16
+
+    try:
+        trainer, limit = _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, system, fmt,
+                                        gen_tokens, callbacks)
+    except Exception:
+        if not cfg.resume:
+            shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
+        raise
+    if not quiet:
+        n_tok = sum(len(r) for r in train_ds["input_ids"])
+        trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+        print(f"training {cfg.method}{' from scratch (' + cfg.from_scratch + ')' if cfg.from_scratch else ''} on "
+              f"{len(train_ds)} rows ({n_tok} tokens), {trainable:,} trainable parameters, format {fmt}, "
+              f"validating {len(picked)} problems every {cfg.eval_steps} steps; output {out}", file=sys.stderr)
+    t_train = time.time()
+    result = trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
+    train_s = time.time() - t_train
+
+    # The trainer has loaded the best checkpoint by validation accuracy; that is what is saved.
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(out)
+    if cfg.from_scratch:
+        shutil.rmtree(out / "scratch-init", ignore_errors=True)
+    if system is not None:
+        (out / "system_prompt.txt").write_text(system, encoding="utf-8")
+    state = trainer.state
+    best_step = int(state.best_model_checkpoint.rsplit("-", 1)[1]) if state.best_model_checkpoint else None
+    history = [h for h in state.log_history if "eval_exact_match" in h]
+    tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
+    resolved = dataclasses.asdict(cfg) | {"format": fmt, "base_model_path": str(base), "max_tokens": gen_tokens}
+    results = {
+        "kind": "train", "config": resolved, "versions": versions(), "seed": cfg.seed,
+        "data_sha256": {"train": sha256_file(cfg.train), "val": sha256_file(cfg.val)},
+        "system_prompt_sha256": hashlib.sha256(system.encode()).hexdigest() if system else None,
+        "rows": {"train": len(train_ds), "val_subset": len(picked)},
+        "steps": state.global_step, "best_step": best_step, "best_val_exact_match": state.best_metric,
+        "val_history": [{"step": h["step"], "exact_match": h["eval_exact_match"]} for h in history],
+        "train_loss": result.training_loss, "train_s": round(train_s, 1), "wall_s": round(time.time() - t_start, 1),
+        "tokens_seen": tokens, "tokens_per_s": round(tokens / train_s, 1) if train_s and not ckpt else None,
+        "stopped_by": "time limit" if limit and limit.hit else ("early stopping" if cfg.early_stopping and
+                                                                 state.global_step < state.max_steps else "schedule"),
+        "metrics": {"overall": {"exact_match": state.best_metric, "items": len(picked), "unscored": 0}},
+    }
+    write_json(out / "train_results.json", results)
+    _write_yaml(out / "config.yaml", resolved)
+    _write_card(out, cfg, results, fmt, system)
+    index_run(out, "train", results | {"config": {"model": cfg.model, "data": cfg.val}})
+    return out, results
+
+
+def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, system, fmt, gen_tokens, callbacks):
+    from transformers import EarlyStoppingCallback
+
+    from mathcoach.train.trainer import GenSettings, MathSFTTrainer, MetricsCSV, TimeLimit
+
+    peft_config = None
+    if cfg.method in ("lora", "qlora"):
+        from peft import LoraConfig
+
+        names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+        missing = [t for t in cfg.targets if t not in names]
+        if missing:
+            raise ConfigError("lora_targets", f"the model has no module named {missing[0]!r}")
+        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                                 target_modules=cfg.targets, bias="none", task_type="CAUSAL_LM")
+    resume_step = int(ckpt.name.split("-")[1]) if ckpt else 0
+    cbs = [MetricsCSV(out / "metrics.csv", resume_step), *callbacks]
+    limit = TimeLimit(cfg.max_minutes) if cfg.max_minutes else None
+    if limit:
+        cbs.append(limit)
+    if cfg.early_stopping:
+        cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping))
+    trainer = MathSFTTrainer(
+        model=model, args=sft_config(cfg, out), train_dataset=train_ds, eval_dataset=eval_ds,
+        processing_class=tokenizer, peft_config=peft_config, callbacks=cbs,
+        val_items=[it for _, it in picked], gen=GenSettings(system, fmt, gen_tokens, cfg.batch_size))
+    return trainer, limit
+
+
+def _write_yaml(path: Path, obj: dict) -> None:
+    import yaml
+
+    with atomic_writer(path) as f:
+        yaml.safe_dump(obj, f, sort_keys=False)
+
+
+def _write_card(out: Path, cfg: TrainConfig, results: dict, fmt: str, system: str | None) -> None:
+    what = f"trained from scratch ({cfg.from_scratch})" if cfg.from_scratch else f"{cfg.method} fine-tune of {cfg.model}"
+    best = results["best_val_exact_match"]
+    lines = [
+        f"# {out.name}", "", f"A {what} by mathcoach {results['versions']['mathcoach']} on `{cfg.train}` "
+        f"({results['rows']['train']} rows, format `{fmt}`).", "",
+        "| | |", "|---|---|",
+        f"| best validation exact match | {'n/a' if best is None else f'{100 * best:.1f}%'} on {results['rows']['val_subset']} "
+        f"held-out validation problems (step {results['best_step']}) |",
+        f"| steps / train time | {results['steps']} / {results['train_s'] / 60:.1f} min |",
+        f"| tokens seen | {results['tokens_seen']:,} |",
+        f"| system prompt | {'none' if system is None else '`system_prompt.txt`'} |",
+        f"| seed | {cfg.seed} |", "",
+        "Validation problems are never test problems: test accuracy comes from `mathcoach eval` on a test file:", "",
+        f"    mathcoach eval --model {out} --data test.jsonl --format {fmt}", f"    mathcoach serve --model {out}", "",
+        "Base model licence: see the base model's card (SmolLM2-135M-Instruct is Apache-2.0).",
+    ]
+    (out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

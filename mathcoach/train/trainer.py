@@ -1,0 +1,124 @@
+"""TRL's SFTTrainer plus what arithmetic fine-tuning needs: accuracy by generation, a CSV log, a time limit.
+
+Example: ``trainer = MathSFTTrainer(val_items=items, gen=GenSettings(...), model=..., args=SFTConfig(...), ...)``
+
+Token-level validation loss says little about whether a 12-step trace ends in the right product, so every
+evaluation also decodes a fixed validation subset greedily through ``ask_and_score`` -- the function
+``mathcoach eval`` uses -- and reports ``eval_exact_match``; the trainer's own best-checkpoint and early-stopping
+machinery then select on it (never on test data, which training never reads).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from transformers import TrainerCallback
+from trl import SFTTrainer
+
+from mathcoach.eval.run import Sampling, ask_and_score
+from mathcoach.eval.score import aggregate
+
+
+@dataclass(frozen=True)
+class GenSettings:
+    system: str | None
+    fmt: str
+    max_tokens: int
+    batch_size: int
+
+
+class _Direct:
+    """ask_and_score's cache interface without a cache: weights change every evaluation."""
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    def generate(self, requests, on_batch=None):
+        return self.backend.generate(requests)
+
+
+class MathSFTTrainer(SFTTrainer):
+    def __init__(self, *args, val_items=(), gen: GenSettings | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.val_items, self.gen = list(val_items), gen
+        self.last_val_rows: list[dict] = []
+
+    def generation_accuracy(self) -> dict:
+        from mathcoach.models.hf import HFBackend
+
+        tok = copy.deepcopy(self.processing_class)
+        model = self.model
+        was_training = model.training
+        model.eval()
+        try:
+            backend = HFBackend.from_loaded(model, tok, self.gen.batch_size)
+            rows = ask_and_score(_Direct(backend), self.val_items, self.gen.system, [],
+                                 Sampling(max_tokens=self.gen.max_tokens), self.gen.fmt)
+        finally:
+            model.train(was_training)
+        self.last_val_rows = rows
+        overall = aggregate(rows, 1)["overall"]
+        return {"exact_match": overall["exact_match"], "in_format": overall.get("in_format")}
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+        metrics = super().evaluate(eval_dataset, ignore_keys, metric_key_prefix) if self.eval_dataset is not None else {}
+        if self.gen is not None and self.val_items:
+            t0 = time.perf_counter()
+            extra = {f"{metric_key_prefix}_{k}": v for k, v in self.generation_accuracy().items() if v is not None}
+            extra[f"{metric_key_prefix}_generation_s"] = round(time.perf_counter() - t0, 2)
+            self.log(extra)
+            metrics.update(extra)
+        return metrics
+
+
+class MetricsCSV(TrainerCallback):
+    """Every log line (loss, learning rate, validation accuracy) as one row of ``metrics.csv``; resumable."""
+
+    FIELDS = ["step", "epoch", "elapsed_s", "tokens_seen", "loss", "grad_norm", "learning_rate", "eval_loss",
+              "eval_exact_match", "eval_in_format", "eval_generation_s"]
+
+    def __init__(self, path: Path, resume_step: int = 0):
+        self.path, self.t0 = path, time.time()
+        self.offset = 0.0
+        kept = []
+        if resume_step and path.exists():  # an interrupted run: keep its rows up to the checkpoint resumed from
+            with path.open() as f:
+                kept = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+            self.offset = max((float(r["elapsed_s"] or 0) for r in kept), default=0.0)
+        with path.open("w", newline="") as f:
+            w = csv.DictWriter(f, self.FIELDS)
+            w.writeheader()
+            w.writerows(kept)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        row = {k: logs.get(k, "") for k in self.FIELDS}
+        row.update(step=state.global_step, epoch=round(state.epoch or 0, 4),
+                   elapsed_s=round(self.offset + time.time() - self.t0, 1),
+                   tokens_seen=getattr(state, "num_input_tokens_seen", "") or "")
+        if not any(row[k] != "" for k in self.FIELDS[4:]):
+            return
+        with self.path.open("a", newline="") as f:
+            csv.DictWriter(f, self.FIELDS).writerow(row)
+
+
+class TimeLimit(TrainerCallback):
+    """Stop after ``minutes`` of training, evaluating and saving that last step so it can still win."""
+
+    def __init__(self, minutes: float):
+        self.limit_s, self.t0 = minutes * 60, None
+        self.hit = False
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.t0 = time.time()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.t0 is not None and time.time() - self.t0 >= self.limit_s and not self.hit:
+            self.hit = True
+            control.should_training_stop = True
+            control.should_evaluate = control.should_save = True
+        return control

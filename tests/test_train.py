@@ -1,0 +1,241 @@
+"""mathcoach train / merge: real TRL training of tiny random-weight models for a few steps."""
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from mathcoach.cli import main
+from mathcoach.train.config import TrainConfig
+from mathcoach.train.run import run_train
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_rows(tmp_path: Path, split: str, per_cell: int, fmt: str = "scratchpad", digits: str = "1-2") -> Path:
+    out = tmp_path / f"{split}-{fmt}.jsonl"
+    if not out.exists():
+        assert main(["data", "--digits", digits, "--per-cell", str(per_cell), "--split", split, "--format", fmt,
+                     "-o", str(out)]) == 0
+    return out
+
+
+def cfg(tmp_path, model, **kw) -> TrainConfig:
+    base = dict(train=str(make_rows(tmp_path, "train", 8)), val=str(make_rows(tmp_path, "val", 2)), model=str(model),
+                method="lora", max_steps=4, eval_steps=2, eval_problems=4, eval_max_tokens=8, batch_size=4,
+                learning_rate=1e-2, logging_steps=1, bf16=False, threads=2, output=str(tmp_path / "out"))
+    return TrainConfig(**(base | kw))
+
+
+class Grab(TrainerCallback):
+    """Keeps a reference to the model being trained."""
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        self.model = model
+
+
+class Interrupt(TrainerCallback):
+    def __init__(self, at: int):
+        self.at = at
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.at:
+            raise KeyboardInterrupt("simulated kill")
+
+
+def test_loss_mask_is_exactly_the_assistant_tokens_plus_eos(tiny_model):
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    from mathcoach.models.hf import render_prompt
+    from mathcoach.train.data import encode_rows
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    q, a = "What is 12 * 34?", "12 * 4 = 48, sum 48\nAnswer: 408"
+    row = {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+    enc = encode_rows(tok, [row], system=None, max_length=256)[0]
+    ids, mask = enc["input_ids"], enc["completion_mask"]
+    prompt_ids = tok(render_prompt(tok, row["messages"][:1]), add_special_tokens=False)["input_ids"]
+    assert ids[: len(prompt_ids)] == prompt_ids and mask == [0] * len(prompt_ids) + [1] * (len(ids) - len(prompt_ids))
+    completion = [t for t, m in zip(ids, mask) if m]
+    assert completion[-1] == tok.eos_token_id and tok.decode(completion[:-1]) == a
+    assert "default assistant" not in tok.decode(ids)  # the template's injected system turn is not trained on
+    # TRL turns the mask into labels: -100 everywhere except the completion (EOS included).
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    args = SFTConfig(output_dir="unused", use_cpu=True, report_to="none", completion_only_loss=True, max_length=256)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list([enc]), processing_class=tok)
+    labels = trainer.train_dataset[0]["labels"]
+    assert [t for t in labels if t != -100] == completion
+    assert [i for i, t in enumerate(labels) if t != -100] == [i for i, m in enumerate(mask) if m]
+
+
+def test_pad_token_differs_from_eos_even_when_the_model_ships_them_equal(tiny_model):
+    from transformers import AutoTokenizer
+
+    from mathcoach.train.data import distinct_pad_token
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    tok.pad_token = tok.eos_token  # SmolLM2's shipped configuration
+    pad, added = distinct_pad_token(tok)
+    assert pad != tok.eos_token and pad in tok.get_vocab() and not added
+    bare = type("T", (), {"eos_token": "<|im_end|>", "pad_token": "<|im_end|>", "unk_token": None,
+                            "get_vocab": lambda self: {"<|im_end|>": 0, "a": 1}})()
+    assert distinct_pad_token(bare) == ("<|pad|>", True)
+
+
+def test_lora_moves_only_the_adapter_and_writes_the_output_contract(tiny_model, tmp_path):
+    from safetensors.torch import load_file
+
+    grab = Grab()
+    out, res = run_train(cfg(tmp_path, tiny_model), callbacks=[grab], quiet=True)
+    base = load_file(str(tiny_model / "model.safetensors"))
+    trained = {k: v for k, v in grab.model.state_dict().items()}
+    base_keys = {k.replace("base_model.model.", "").replace(".base_layer", ""): v for k, v in trained.items()
+                 if "lora_" not in k}
+    compared = 0
+    for k, v in base.items():
+        if k in base_keys:
+            assert torch.equal(base_keys[k], v), f"base weight {k} changed"
+            compared += 1
+    assert compared >= len(base) - 1  # every base weight (a tied lm_head may be stored once)
+    lora_b = [v for k, v in trained.items() if "lora_B" in k]
+    assert lora_b and all(v.abs().sum() > 0 for v in lora_b)  # lora_B starts at zero: nonzero means trained
+
+    for name in ("adapter_model.safetensors", "adapter_config.json", "config.yaml", "metrics.csv", "README.md",
+                 "train_results.json", "tokenizer_config.json"):
+        assert (out / name).is_file(), name
+    import yaml
+
+    conf = yaml.safe_load((out / "config.yaml").read_text())
+    assert conf["method"] == "lora" and conf["lora_r"] == 64 and conf["lora_alpha"] == 16 and conf["format"] == "scratchpad"
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert any(r["loss"] for r in rows) and [r["step"] for r in rows if r["eval_exact_match"]] == ["2", "4"]
+    assert res["versions"]["trl"] and res["seed"] == 0 and len(res["data_sha256"]["train"]) == 64
+    assert res["best_step"] in (2, 4) and len(res["val_history"]) == 2
+    assert not (out / "system_prompt.txt").exists()  # trained without one: eval must use none
+
+
+def test_trained_adapter_and_its_merge_load_in_eval_and_serve_alike(tiny_model, tmp_path):
+    out, _ = run_train(cfg(tmp_path, tiny_model, learning_rate=5e-2), quiet=True)
+    test = make_rows(tmp_path, "test", 2)
+    args = ["--data", str(test), "--max-tokens", "12", "--no-progress", "--format", "scratchpad"]
+    assert main(["eval", "--model", str(out), "--out", str(tmp_path / "e1"), *args]) == 0
+    assert main(["eval", "--model", str(tiny_model), "--out", str(tmp_path / "e0"), *args]) == 0
+    assert main(["merge", str(out), "--output", str(tmp_path / "merged")]) == 0
+    assert main(["eval", "--model", str(tmp_path / "merged"), "--out", str(tmp_path / "e2"), *args]) == 0
+
+    def completions(run):
+        return [json.loads(x)["completion"] for x in (tmp_path / run / "samples.jsonl").read_text().splitlines()]
+
+    assert completions("e1") != completions("e0")  # the adapter is applied
+    assert completions("e1") == completions("e2")  # merging changes nothing
+    proc = subprocess.Popen([sys.executable, "-m", "mathcoach", "serve", "--model", str(out), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = line.split(" on ")[1].strip()
+        assert main(["eval", "--model", f"openai:x@{url}", "--out", str(tmp_path / "e3"), *args]) == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    assert completions("e3") == completions("e1")
+
+
+def test_resume_after_a_kill_matches_an_uninterrupted_run(tiny_model, tmp_path):
+    from safetensors.torch import load_file
+
+    common = dict(method="full", max_steps=6, eval_steps=3, learning_rate=1e-3, save_total_limit=3)
+    a, _ = run_train(cfg(tmp_path, tiny_model, output=str(tmp_path / "a"), **common), quiet=True)
+    with pytest.raises(KeyboardInterrupt):
+        run_train(cfg(tmp_path, tiny_model, output=str(tmp_path / "b"), **common), callbacks=[Interrupt(4)], quiet=True)
+    assert (tmp_path / "b" / "checkpoints" / "checkpoint-3").is_dir()
+    assert not (tmp_path / "b" / "train_results.json").exists()
+    b, _ = run_train(cfg(tmp_path, tiny_model, output=str(tmp_path / "b"), resume=True, **common), quiet=True)
+    wa = load_file(str(a / "checkpoints" / "checkpoint-6" / "model.safetensors"))
+    wb = load_file(str(b / "checkpoints" / "checkpoint-6" / "model.safetensors"))
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.allclose(wa[k], wb[k], atol=1e-5), k
+    first = load_file(str(a / "checkpoints" / "checkpoint-3" / "model.safetensors"))
+    assert any(not torch.allclose(first[k], wa[k]) for k in wa)  # the comparison is not of untrained weights
+
+    def losses(d):
+        return {r["step"]: float(r["loss"]) for r in csv.DictReader((d / "metrics.csv").open()) if r["loss"]}
+
+    la, lb = losses(a), losses(b)
+    assert la.keys() == lb.keys() and all(abs(la[s] - lb[s]) < 1e-4 for s in la)
+
+
+def test_from_scratch_specialist_is_an_ordinary_model_directory(tmp_path):
+    from transformers import AutoTokenizer
+
+    train = make_rows(tmp_path, "train", 8, fmt="reversed")
+    val = make_rows(tmp_path, "val", 2, fmt="reversed")
+    out, res = run_train(TrainConfig(train=str(train), val=str(val), from_scratch="tiny", method="full", max_steps=2,
+                                     eval_steps=2, eval_problems=2, batch_size=4, bf16=False,
+                                     output=str(tmp_path / "s")), quiet=True)
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
+    assert not (out / "scratch-init").exists()
+    tok = AutoTokenizer.from_pretrained(out)
+    text = "What is 123 * 4567?"
+    assert tok.decode(tok(text)["input_ids"]) == text and len(tok(text)["input_ids"]) == len(text)
+    assert tok.pad_token != tok.eos_token
+    test = make_rows(tmp_path, "test", 1, fmt="reversed")
+    assert main(["eval", "--model", str(out), "--data", str(test), "--max-tokens", "8", "--no-progress",
+                 "--out", str(tmp_path / "e")]) == 0
+    assert res["config"]["format"] == "reversed"
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--method", "sgd"], "invalid choice"),
+    (["--method", "qlora"], "qlora needs a CUDA GPU"),
+    (["--from-scratch", "tiny", "--method", "lora"], "--method"),
+    (["--from-scratch", "huge", "--method", "full"], "--from-scratch"),
+    (["--train", "missing.jsonl"], "--train: file missing.jsonl does not exist"),
+    (["--resume"], "holds no checkpoint"),
+    (["--lora-targets", "nope_proj"], "no module named 'nope_proj'"),
+    (["--max-length", "20"], "--max-length"),
+    (["--model", "openai:gpt-4o@http://127.0.0.1:9"], "local transformers model"),
+    (["--learning-rate", "3"], "--learning-rate"),
+])
+def test_bad_train_settings_one_line_exit_2_and_no_output(tiny_model, tmp_path, capsys, extra, needle):
+    if extra == ["--method", "qlora"] and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    train, val = make_rows(tmp_path, "train", 4), make_rows(tmp_path, "val", 1)
+    out = tmp_path / "out"
+    code = main(["train", "--train", str(train), "--val", str(val), "--model", str(tiny_model), "--output", str(out),
+                 "--max-steps", "1", *extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and needle in err, err
+    assert not out.exists()
+
+
+def test_an_existing_output_is_never_overwritten_without_resume(tiny_model, tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    code = main(["train", "--train", str(make_rows(tmp_path, "train", 4)), "--val", str(make_rows(tmp_path, "val", 1)),
+                 "--model", str(tiny_model), "--output", str(tmp_path / "out")])
+    assert code == 2 and "not empty" in capsys.readouterr().err
+    assert (tmp_path / "out" / "keep.txt").read_text() == "mine"
+
+
+def test_every_shipped_train_config_loads(tmp_path):
+    import argparse
+
+    from mathcoach.config import add_arguments, resolve
+
+    configs = sorted((REPO / "configs" / "train").glob("*.toml"))
+    assert configs
+    train, val = make_rows(tmp_path, "train", 2), make_rows(tmp_path, "val", 1)
+    for path in configs:
+        parser = argparse.ArgumentParser()
+        add_arguments(parser, TrainConfig)
+        c = resolve(TrainConfig, parser.parse_args(["--config", str(path), "--train", str(train), "--val", str(val)]))
+        assert c.max_steps or c.epochs
