@@ -12,25 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
 
+from mathcoach.eval.metrics import wilson
+
 RUNS = [  # (format, method, learning rate)
-    ("long", "full", 1e-4), ("scratchpad", "full", 1e-4), ("goat", "full", 1e-4), ("reversed", "full", 1e-4),
-    ("long", "lora", 1e-3),
+    ("long", "full", 2e-4), ("scratchpad", "full", 2e-4), ("goat", "full", 2e-4), ("long", "lora", 1e-3),
+    ("reversed", "full", 2e-4),
 ]
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 0.0
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return c - h, c + h
 
 
 def main() -> None:
@@ -39,6 +30,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rows", type=int, default=3000)
     ap.add_argument("--val", type=int, default=48)
+    ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--steps", type=int, default=400, help="schedule length (the time limit usually ends it first)")
     ap.add_argument("--out", default="runs/bench/sft_formats")
     ap.add_argument("--only", nargs="*", help="format:method pairs to run")
@@ -59,11 +51,11 @@ def main() -> None:
             subprocess.run(mc + ["train", "--train", str(out / f"{fmt}_train.jsonl"), "--val", str(out / f"{fmt}_val.jsonl"),
                                  "--method", method, "--learning-rate", str(lr), "--max-steps", str(a.steps),
                                  "--max-minutes", str(a.minutes), "--eval-steps", "100000", "--eval-problems",
-                                 str(a.val), "--batch-size", "16", "--threads", str(a.threads), "--output", str(d)],
+                                 str(a.val), "--batch-size", str(a.batch), "--threads", str(a.threads), "--output", str(d)],
                            check=True)
         r = json.loads((d / "train_results.json").read_text())
         k = round(r["best_val_exact_match"] * a.val)
-        lo, hi = wilson(k, a.val)
+        _, lo, hi = wilson(k, a.val)
         results.append((fmt, method, lr, r["steps"], r["tokens_seen"], r["tokens_per_s"], k, lo, hi))
     print(f"| format | method | lr | steps | tokens | tok/s | val exact match (n={a.val}) | 95% CI |")
     print("|---|---|---:|---:|---:|---:|---:|---|")

@@ -234,7 +234,8 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
         "rows": {"train": len(train_ds), "val_subset": len(picked)},
         "steps": state.global_step, "best_step": best_step, "best_val_exact_match": state.best_metric,
         "val_history": [{"step": h["step"], "exact_match": h["eval_exact_match"]} for h in history],
-        "train_loss": result.training_loss, "train_s": round(train_s, 1), "wall_s": round(time.time() - t_start, 1),
+        "train_loss": result.training_loss, "train_s": round(train_s, 1),
+        "train_runtime_s": round(result.metrics.get("train_runtime", train_s), 1), "wall_s": round(time.time() - t_start, 1),
         "tokens_seen": tokens, "tokens_per_s": round(tokens / train_s, 1) if train_s and not ckpt else None,
         "stopped_by": "time limit" if limit and limit.hit else ("early stopping" if cfg.early_stopping and
                                                                  state.global_step < state.max_steps else "schedule"),
