@@ -76,6 +76,26 @@ def test_loss_mask_is_exactly_the_assistant_tokens_plus_eos(tiny_model):
     assert [i for i, t in enumerate(labels) if t != -100] == [i for i, m in enumerate(mask) if m]
 
 
+def test_packed_rows_attend_to_each_other_with_cpu_attention(tiny_model):
+    """Why --packing is refused without flash attention: the same row scores differently once packed."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from mathcoach.train.data import encode_rows
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model).eval()
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+            for q, a in (("What is 2 * 3?", "Answer: 6"), ("What is 12 * 34?", "Answer: 408"))]
+    ex = [{"input_ids": e["input_ids"], "seq_lengths": [len(e["input_ids"])]} for e in encode_rows(tok, rows, None, 256)]
+    packed = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=True)(ex)
+    with torch.no_grad():
+        alone = model(input_ids=torch.tensor([ex[1]["input_ids"]])).logits[0]
+        both = model(input_ids=packed["input_ids"], position_ids=packed["position_ids"]).logits[0]
+    n0, n1 = len(ex[0]["input_ids"]), len(ex[1]["input_ids"])
+    assert not torch.allclose(alone, both[n0 : n0 + n1], atol=1e-4)
+
+
 def test_pad_token_differs_from_eos_even_when_the_model_ships_them_equal(tiny_model):
     from transformers import AutoTokenizer
 
@@ -204,9 +224,10 @@ def test_from_scratch_specialist_is_an_ordinary_model_directory(tmp_path):
     (["--max-length", "20"], "--max-length"),
     (["--model", "openai:gpt-4o@http://127.0.0.1:9"], "local transformers model"),
     (["--learning-rate", "3"], "--learning-rate"),
+    (["--packing"], "--packing: packing needs a CUDA GPU with flash-attn"),
 ])
 def test_bad_train_settings_one_line_exit_2_and_no_output(tiny_model, tmp_path, capsys, extra, needle):
-    if extra == ["--method", "qlora"] and torch.cuda.is_available():
+    if extra in (["--method", "qlora"], ["--packing"]) and torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     train, val = make_rows(tmp_path, "train", 4), make_rows(tmp_path, "val", 1)
     out = tmp_path / "out"

@@ -50,7 +50,8 @@ class TrainConfig:
     grad_accum: int = opt(1, help="forward passes per optimizer step (effective batch = batch x grad-accum)",
                           metavar="N")
     max_length: int = opt(1024, help="longest training sequence in tokens; longer rows are an error", metavar="N")
-    packing: bool = opt(False, help="pack rows into max-length sequences (best-fit; loss mask kept per row)")
+    packing: bool = opt(False, help="pack rows into max-length sequences (best-fit; loss mask and attention kept per "
+                         "row; needs CUDA + flash-attn)")
     bf16: bool | None = opt(None, help="bf16 autocast (default: on where the hardware supports it)")
     gradient_checkpointing: bool = opt(False, help="trade compute for memory on large models")
     seed: int = opt(0, help="seed for initialisation, data order and dropout")

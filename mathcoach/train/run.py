@@ -31,6 +31,7 @@ from mathcoach.train.config import TrainConfig
 from mathcoach.train.data import distinct_pad_token, encode_rows, split_messages
 
 CHECKPOINTS = "checkpoints"
+ABORTED_START = {"metrics.csv", "scratch-init", CHECKPOINTS}  # all a run leaves before its first checkpoint
 
 
 def last_checkpoint(out: Path) -> Path | None:
@@ -55,11 +56,20 @@ def val_subset(rows: list[dict], n: int, seed: int, path: str) -> list[tuple]:
     return picked
 
 
-def check_method(cfg: TrainConfig) -> None:
-    """QLoRA needs bitsandbytes' 4-bit kernels on a CUDA GPU; say so in one line rather than a traceback."""
+def check_hardware(cfg: TrainConfig) -> None:
+    """Settings this machine cannot honour, refused in one line rather than a traceback or a silent error."""
+    import torch
+
+    if cfg.packing:
+        # Packed rows share one sequence; only varlen flash-attention kernels keep them from attending to each
+        # other. SDPA and eager attention (all a CPU has) let them leak, which a test demonstrates.
+        import importlib.util
+
+        if not torch.cuda.is_available() or importlib.util.find_spec("flash_attn") is None:
+            raise ConfigError("packing", "packing needs a CUDA GPU with flash-attn (pip install flash-attn); "
+                              "without it packed rows attend to each other. Leave --packing off")
     if cfg.method != "qlora":
         return
-    import torch
 
     if not torch.cuda.is_available():
         raise ConfigError("method", "qlora needs a CUDA GPU (4-bit bitsandbytes kernels); none is visible here. "
@@ -101,6 +111,8 @@ def load_model_and_tokenizer(cfg: TrainConfig, train_rows: list[dict], out: Path
             bnb_4bit_compute_dtype=torch.bfloat16)}
     elif torch.cuda.is_available():
         kwargs["dtype"] = torch.bfloat16 if cfg.method == "full" else torch.float32
+    if cfg.packing:
+        kwargs["attn_implementation"] = "flash_attention_2"
     model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
     pad, added = distinct_pad_token(tokenizer)
     if added:
@@ -150,6 +162,8 @@ def prepare_output(cfg: TrainConfig) -> tuple[Path, Path | None]:
     if cfg.resume:
         if ckpt is None:
             raise ConfigError("resume", f"{out} holds no checkpoint to resume from; drop --resume to start afresh")
+    elif out.exists() and {p.name for p in out.iterdir()} <= ABORTED_START and ckpt is None:
+        shutil.rmtree(out)  # a run killed before its first checkpoint: nothing in it can be resumed
     elif out.exists() and any(out.iterdir()):
         raise ConfigError("output", f"{out} is not empty; pass --resume to continue it or choose another --output")
     out.mkdir(parents=True, exist_ok=True)
@@ -158,17 +172,17 @@ def prepare_output(cfg: TrainConfig) -> tuple[Path, Path | None]:
 
 def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path, dict]:
     t_start = time.time()
-    check_method(cfg)
-    fmt_rows = read_jsonl(cfg.train)[: cfg.train_limit]
-    if not fmt_rows:
+    check_hardware(cfg)
+    train_rows = read_jsonl(cfg.train)[: cfg.train_limit]
+    if not train_rows:
         raise ConfigError("train", f"{cfg.train} holds no rows")
-    for n, row in enumerate(fmt_rows, 1):
+    for n, row in enumerate(train_rows, 1):
         split_messages(row, n, cfg.train)
     val_rows = read_jsonl(cfg.val)
     if not val_rows:
         raise ConfigError("val", f"{cfg.val} holds no rows")
     picked = val_subset(val_rows, cfg.eval_problems, cfg.seed, cfg.val)
-    fmt = cfg.format or Counter(r.get("meta", {}).get("format", "long") for r in fmt_rows).most_common(1)[0][0]
+    fmt = cfg.format or Counter(r.get("meta", {}).get("format", "long") for r in train_rows).most_common(1)[0][0]
     system = Path(cfg.system_prompt).read_text(encoding="utf-8") if cfg.system_prompt else None
     if not cfg.from_scratch:
         base_model_dir(cfg)  # a bad --model fails before any output is made
@@ -187,8 +201,8 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     set_seed(cfg.seed)
     try:
-        base, model, tokenizer = load_model_and_tokenizer(cfg, fmt_rows, out)
-        train_ds = Dataset.from_list(encode_rows(tokenizer, fmt_rows, system, cfg.max_length, cfg.train))
+        base, model, tokenizer = load_model_and_tokenizer(cfg, train_rows, out)
+        train_ds = Dataset.from_list(encode_rows(tokenizer, train_rows, system, cfg.max_length, cfg.train))
         val_enc = encode_rows(tokenizer, [r for r, _ in picked], system, cfg.max_length, cfg.val)
         eval_ds = Dataset.from_list(val_enc)
     except ConfigError:
@@ -270,10 +284,11 @@ def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, 
         cbs.append(limit)
     if cfg.early_stopping:
         cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping))
+    # Validation decodes in batches of at least 32: greedy decoding is step-bound, so wider batches are nearly free.
     trainer = MathSFTTrainer(
         model=model, args=sft_config(cfg, out), train_dataset=train_ds, eval_dataset=eval_ds,
         processing_class=tokenizer, peft_config=peft_config, callbacks=cbs,
-        val_items=[it for _, it in picked], gen=GenSettings(system, fmt, gen_tokens, cfg.batch_size))
+        val_items=[it for _, it in picked], gen=GenSettings(system, fmt, gen_tokens, max(cfg.batch_size, 32)))
     return trainer, limit
 
 
@@ -288,11 +303,11 @@ def _write_card(out: Path, cfg: TrainConfig, results: dict, fmt: str, system: st
     what = f"trained from scratch ({cfg.from_scratch})" if cfg.from_scratch else f"{cfg.method} fine-tune of {cfg.model}"
     best = results["best_val_exact_match"]
     lines = [
-        f"# {out.name}", "", f"A {what} by mathcoach {results['versions']['mathcoach']} on `{cfg.train}` "
-        f"({results['rows']['train']} rows, format `{fmt}`).", "",
+        f"# {out.name}", "", (f"A {what} by mathcoach {results['versions']['mathcoach']} on `{cfg.train}` "
+                              f"({results['rows']['train']} rows, format `{fmt}`)."), "",
         "| | |", "|---|---|",
-        f"| best validation exact match | {'n/a' if best is None else f'{100 * best:.1f}%'} on {results['rows']['val_subset']} "
-        f"held-out validation problems (step {results['best_step']}) |",
+        (f"| best validation exact match | {'n/a' if best is None else f'{100 * best:.1f}%'} on "
+         f"{results['rows']['val_subset']} held-out validation problems (step {results['best_step']}) |"),
         f"| steps / train time | {results['steps']} / {results['train_s'] / 60:.1f} min |",
         f"| tokens seen | {results['tokens_seen']:,} |",
         f"| system prompt | {'none' if system is None else '`system_prompt.txt`'} |",

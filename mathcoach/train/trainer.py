@@ -78,8 +78,8 @@ class MathSFTTrainer(SFTTrainer):
 class MetricsCSV(TrainerCallback):
     """Every log line (loss, learning rate, validation accuracy) as one row of ``metrics.csv``; resumable."""
 
-    FIELDS = ["step", "epoch", "elapsed_s", "tokens_seen", "loss", "grad_norm", "learning_rate", "eval_loss",
-              "eval_exact_match", "eval_in_format", "eval_generation_s"]
+    FIELDS = ("step", "epoch", "elapsed_s", "tokens_seen", "loss", "grad_norm", "learning_rate", "eval_loss",
+              "eval_exact_match", "eval_in_format", "eval_generation_s")
 
     def __init__(self, path: Path, resume_step: int = 0):
         self.path, self.t0 = path, time.time()
