@@ -129,7 +129,7 @@ def test_lora_moves_only_the_adapter_and_writes_the_output_contract(tiny_model, 
     assert lora_b and all(v.abs().sum() > 0 for v in lora_b)  # lora_B starts at zero: nonzero means trained
 
     for name in ("adapter_model.safetensors", "adapter_config.json", "config.yaml", "metrics.csv", "README.md",
-                 "train_results.json", "tokenizer_config.json"):
+                 "train_results.json", "tokenizer_config.json", "val_samples.jsonl"):
         assert (out / name).is_file(), name
     import yaml
 

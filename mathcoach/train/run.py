@@ -8,7 +8,8 @@ validation and best-checkpoint selection), saving (weights or adapter, resolved 
 The output directory:
     adapter_model.safetensors + adapter_config.json   (LoRA/QLoRA)  or  model.safetensors + config.json (full)
     tokenizer files, config.yaml (resolved settings), system_prompt.txt (when one was used), metrics.csv,
-    train_results.json (versions, seeds, data hashes, timings), README.md (model card), checkpoints/
+    train_results.json (versions, seeds, data hashes, timings), README.md (model card), val_samples.jsonl (the
+    latest validation answers with the step checker's diagnosis), checkpoints/
 ``mathcoach eval --model DIR`` and ``mathcoach serve --model DIR`` take it as it is.
 """
 
@@ -31,7 +32,7 @@ from mathcoach.train.config import TrainConfig
 from mathcoach.train.data import distinct_pad_token, encode_rows, split_messages
 
 CHECKPOINTS = "checkpoints"
-ABORTED_START = {"metrics.csv", "scratch-init", CHECKPOINTS}  # all a run leaves before its first checkpoint
+ABORTED_START = {"metrics.csv", "scratch-init", "val_samples.jsonl", CHECKPOINTS}  # all a run leaves before its first checkpoint
 
 
 def last_checkpoint(out: Path) -> Path | None:
@@ -288,7 +289,8 @@ def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, 
     trainer = MathSFTTrainer(
         model=model, args=sft_config(cfg, out), train_dataset=train_ds, eval_dataset=eval_ds,
         processing_class=tokenizer, peft_config=peft_config, callbacks=cbs,
-        val_items=[it for _, it in picked], gen=GenSettings(system, fmt, gen_tokens, max(cfg.batch_size, 32)))
+        val_items=[it for _, it in picked], gen=GenSettings(system, fmt, gen_tokens, max(cfg.batch_size, 32)),
+        samples_path=out / "val_samples.jsonl")
     return trainer, limit
 
 

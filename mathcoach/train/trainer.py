@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from trl import SFTTrainer
 
 from mathcoach.eval.run import Sampling, ask_and_score
 from mathcoach.eval.score import aggregate
+from mathcoach.io import atomic_writer
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,10 @@ class _Direct:
 
 
 class MathSFTTrainer(SFTTrainer):
-    def __init__(self, *args, val_items=(), gen: GenSettings | None = None, **kwargs):
+    def __init__(self, *args, val_items=(), gen: GenSettings | None = None, samples_path: Path | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
-        self.val_items, self.gen = list(val_items), gen
-        self.last_val_rows: list[dict] = []
+        self.val_items, self.gen, self.samples_path = list(val_items), gen, samples_path
 
     def generation_accuracy(self) -> dict:
         from mathcoach.models.hf import HFBackend
@@ -60,7 +62,10 @@ class MathSFTTrainer(SFTTrainer):
                                  Sampling(max_tokens=self.gen.max_tokens), self.gen.fmt)
         finally:
             model.train(was_training)
-        self.last_val_rows = rows
+        if self.samples_path is not None:  # the latest decoded answers with the step checker's diagnosis
+            with atomic_writer(self.samples_path) as f:
+                for r in rows:
+                    f.write(json.dumps({"step": self.state.global_step, **r}, ensure_ascii=False) + "\n")
         overall = aggregate(rows, 1)["overall"]
         return {"exact_match": overall["exact_match"], "in_format": overall.get("in_format")}
 
