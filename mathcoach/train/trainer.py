@@ -65,7 +65,7 @@ class MathSFTTrainer(SFTTrainer):
         if self.samples_path is not None:  # the latest decoded answers with the step checker's diagnosis
             with atomic_writer(self.samples_path) as f:
                 for r in rows:
-                    f.write(json.dumps({"step": self.state.global_step, **r}, ensure_ascii=False) + "\n")
+                    f.write(json.dumps({"train_step": self.state.global_step, **r}, ensure_ascii=False) + "\n")
         overall = aggregate(rows, 1)["overall"]
         return {"exact_match": overall["exact_match"], "in_format": overall.get("in_format")}
 
