@@ -110,6 +110,12 @@ def _serve(ns: argparse.Namespace) -> int:
     server = make_server(backend, ns.served_name or ns.model, ns.host, ns.port, max_batch=ns.batch_size)
     host, port = server.server_address[:2]
     print(f"serving {ns.served_name or ns.model} on http://{host}:{port}/v1", flush=True)
+    import signal
+
+    def _stop(signum, frame):  # SIGTERM stops as cleanly as Ctrl-C (background jobs may have SIGINT ignored)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -189,7 +189,7 @@ def test_serve_gives_the_same_answers_over_http_as_in_process(tiny_model, tmp_pa
             urllib.request.urlopen(bad, timeout=10)
         assert e.value.code == 400
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     assert main(["eval", "--model", str(tiny_model), "--data", str(data), "--max-tokens", "8",
                  "--out", str(tmp_path / "direct"), "--no-progress"]) == 0

@@ -137,7 +137,7 @@ def test_the_teacher_can_be_reached_over_real_http(splits, tmp_path, tiny_model)
         run, out = run_optimize(cfg(splits, tmp_path, rounds=1, teacher_max_tokens=16), ScriptedStudent(), teacher,
                                 quiet=True)
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     calls = read(run, "teacher_calls.jsonl")
     assert len(calls) == 1 and calls[0]["error"] is None and calls[0]["completion_tokens"] > 0

@@ -163,7 +163,7 @@ def test_trained_adapter_and_its_merge_load_in_eval_and_serve_alike(tiny_model, 
         url = line.split(" on ")[1].strip()
         assert main(["eval", "--model", f"openai:x@{url}", "--out", str(tmp_path / "e3"), *args]) == 0
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     assert completions("e3") == completions("e1")
 
