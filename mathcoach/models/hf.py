@@ -64,9 +64,6 @@ class HFBackend:
         torch.set_num_threads(threads or os.cpu_count() or 1)
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-        self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
         model = AutoModelForCausalLM.from_pretrained(self.path, dtype=getattr(torch, dtype))
         if self.adapter is not None:
             from peft import PeftModel
@@ -88,14 +85,14 @@ class HFBackend:
 
         self = cls.__new__(cls)
         self.torch, self.path, self.adapter = torch, None, None
-        tokenizer.padding_side = "left"
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
         self._attach(model, tokenizer, batch_size)
         self.identity = {"backend": "hf", "path": None, "live": True}
         return self
 
     def _attach(self, model, tokenizer, batch_size: int) -> None:
+        tokenizer.padding_side = "left"  # generation pads on the left so every prompt ends where decoding starts
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
         self.stop_ids = sorted({i for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>"))
                                 if isinstance(i, int) and i >= 0 and i != tokenizer.unk_token_id})
