@@ -20,7 +20,7 @@ from mathcoach.eval.metrics import wilson
 
 RUNS = [  # (format, method, learning rate)
     ("long", "full", 2e-4), ("scratchpad", "full", 2e-4), ("goat", "full", 2e-4), ("long", "lora", 1e-3),
-    ("reversed", "full", 2e-4),
+    ("reversed", "full", 2e-4), ("distributive", "full", 2e-4),
 ]
 
 

@@ -47,11 +47,11 @@ def _eval(expr: str) -> int:
 @settings(max_examples=200)
 def test_multiplication_traces_are_arithmetically_true(p):
     """Independent of the checker: every equation a trace writes evaluates true in Python."""
-    for fmt in ("long", "goat", "scratchpad"):
+    for fmt in ("long", "goat", "distributive", "scratchpad"):
         text = render(p, fmt)
         body, answer = text.rsplit("\nAnswer: ", 1)
         assert int(answer) == p.a * p.b
-        if fmt == "goat":
+        if fmt in ("goat", "distributive"):
             values = {_eval(seg) for seg in body.split("=")}
             assert values == {p.a * p.b}, body
             continue
@@ -61,6 +61,24 @@ def test_multiplication_traces_are_arithmetically_true(p):
                 if "=" in eq:
                     segs = eq.split("=")
                     assert len({_eval(s) for s in segs}) == 1, line
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_aligned_trace_is_true_and_every_line_has_the_same_shape(p):
+    """Ones-first, zero-padded numbers: decode each, check the arithmetic, and that lines are equally long (the
+    fixed distances the format exists for)."""
+    body, answer = render(p, "aligned").rsplit("\nAnswer: ", 1)
+    lines = body.splitlines()
+    frame = max(6, len(str(p.a)), len(str(p.b)))
+    assert len(lines) == frame and {len(ln) for ln in lines} == {7 * frame + 15}, lines
+    total = 0
+    for k, line in enumerate(lines):
+        rest, shifted, d, prod, run = re.fullmatch(r"(\d+): (\d+) \* (\d) = (\d+), sum (\d+)", line).groups()
+        rest, shifted, prod, run = (int(x[::-1]) for x in (rest, shifted, prod, run))
+        total += prod
+        assert (rest, shifted, int(d), prod, run) == (p.b // 10**k, p.a * 10**k, rest % 10, shifted * int(d), total)
+    assert int(answer) == total == p.a * p.b
 
 
 @given(problems(ops=("add", "sub", "div")))

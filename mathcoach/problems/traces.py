@@ -107,6 +107,37 @@ def mul_goat(p: Problem) -> list[Step]:
     return chain
 
 
+def mul_distributive(p: Problem) -> list[Step]:
+    """Goat's chain taken down to single-digit products: distribute over the shorter operand's place values,
+    then over the longer one's, so every product is one digit pair with its zeros; then add within each group
+    and across groups, two terms per step.
+
+        16 * 88 = 16 * 80 + 16 * 8 = 10 * 80 + 6 * 80 + 10 * 8 + 6 * 8 = 800 + 480 + 80 + 48 = 1280 + 128 = 1408
+
+    Why: fine-tuned on `goat`, SmolLM2-135M's remaining errors are n-digit x 1-digit products (79 * 2 = 161);
+    here no step is harder than a times-table fact or a two-term addition (benchmarks/RESULTS.md)."""
+    big, small = (p.b, p.a) if len(str(p.a)) < len(str(p.b)) else (p.a, p.b)
+    bp, sp = place_parts(big), place_parts(small)
+    chain = [_s("{} * {}", (p.a, COPY), (p.b, COPY))]
+    if len(sp) > 1:
+        chain.append(_s(" + ".join(["{} * {}"] * len(sp)), *[x for q in sp for x in ((big, COPY), (q, SPLIT))]))
+    if len(bp) > 1:
+        chain.append(_s(" + ".join(["{} * {}"] * (len(bp) * len(sp))),
+                        *[x for q in sp for d in bp for x in ((d, SPLIT), (q, COPY))]))
+    groups = [[d * q for d in bp] for q in sp]
+    chain.append(_s(" + ".join(["{}"] * (len(bp) * len(sp))), *[(t, PRODUCT) for g in groups for t in g]))
+    while len(groups) > 1 or len(groups[0]) > 1:
+        if any(len(g) > 1 for g in groups):  # within every group at once, then across groups
+            pairs = [[(g[0] + g[1], ADDITION), *[(t, COPY) for t in g[2:]]] if len(g) > 1 else [(g[0], COPY)]
+                     for g in groups]
+        else:
+            pairs = [[(groups[0][0] + groups[1][0], ADDITION)], *[[(g[0], COPY)] for g in groups[2:]]]
+        groups = [[t for t, _ in g] for g in pairs]
+        flat = [x for g in pairs for x in g]
+        chain.append(_s(" + ".join(["{}"] * len(flat)), *flat))
+    return chain
+
+
 def mul_scratchpad(p: Problem) -> list[Step]:
     """One partial product per digit of the multiplier (ones first, zeros included) with a running sum."""
     digits = str(p.b)[::-1]
@@ -154,6 +185,46 @@ def mul_reversed(p: Problem) -> list[Step]:
         prod = p.a * q
         total += prod
         steps.append(_s("{} * {} = {}, sum {}", (p.a, COPY), (q, SPLIT), (Rev(prod), PRODUCT), (Rev(total), ADDITION)))
+    return steps
+
+
+class RevPad(int):
+    """``RevPad(1408, 6)`` renders as "804100": zero-padded to a fixed width, then written ones digit first. Like
+    ``Rev``, its int value is what a checker reads back from that text."""
+
+    def __new__(cls, n: int, width: int):
+        digits = str(n).zfill(width)[::-1]
+        obj = super().__new__(cls, int(digits))
+        obj.digits = digits
+        return obj
+
+    def __format__(self, spec: str) -> str:
+        return self.digits
+
+
+ALIGNED_FRAME = 6  # operand digits every `aligned` trace is padded to: one shape for every problem up to 6x6
+
+
+def mul_aligned(p: Problem) -> list[Step]:
+    """A systolic scratchpad for small models trained from scratch: one line per multiplier digit, ones first,
+
+        remaining multiplier digits: shifted multiplicand * digit = partial product, sum running total
+
+    with every number written ones digit first and zero-padded: operands to a frame of ``ALIGNED_FRAME`` digits
+    (or more for longer operands), products to twice that. So every problem up to 6x6 has the same shape --
+    6 lines of the same length -- and every digit is computed from digits at a fixed distance: the same column
+    on this line or the line above (the shifted multiplicand is the line above's moved one place; the remaining
+    multiplier digits lose their first). Nothing has to be counted and no carry is looked ahead. With widths
+    that vary per problem, a 4M-parameter model stalled (benchmarks/RESULTS.md). The answer line is written
+    normally."""
+    frame = max(ALIGNED_FRAME, len(str(p.a)), len(str(p.b)))
+    steps, total = [], 0
+    for k in range(frame):
+        rest, d = p.b // 10**k, p.b // 10**k % 10
+        shifted = p.a * 10**k
+        total += shifted * d
+        steps.append(_s("{}: {} * {} = {}, sum {}", (RevPad(rest, frame), COPY), (RevPad(shifted, 2 * frame), COPY),
+                        (d, COPY), (RevPad(shifted * d, 2 * frame), PRODUCT), (RevPad(total, 2 * frame), ADDITION)))
     return steps
 
 
@@ -228,8 +299,9 @@ def plain(p: Problem) -> list[Step]:
 # op -> format -> (step builder, unit). The unit says how the checker cuts a text into steps:
 # "line" = one step per line holding an "=", "chain" = one step per "="-separated segment.
 FORMATS: dict[str, dict[str, tuple[Callable[[Problem], list[Step]], str]]] = {
-    "mul": {"long": (mul_long, "line"), "goat": (mul_goat, "chain"), "scratchpad": (mul_scratchpad, "line"),
-            "reversed": (mul_reversed, "line"), "plain": (plain, "line")},
+    "mul": {"long": (mul_long, "line"), "goat": (mul_goat, "chain"), "distributive": (mul_distributive, "chain"),
+            "scratchpad": (mul_scratchpad, "line"),
+            "reversed": (mul_reversed, "line"), "aligned": (mul_aligned, "line"), "plain": (plain, "line")},
     "add": {"long": (add_long, "line"), "plain": (plain, "line")},
     "sub": {"long": (sub_long, "line"), "plain": (plain, "line")},
     "div": {"long": (div_long, "line"), "plain": (plain, "line")},

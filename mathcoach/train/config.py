@@ -16,8 +16,8 @@ from mathcoach.problems.traces import ALL_FORMATS
 
 METHODS = ("lora", "qlora", "full")
 SCRATCH_SIZES = {  # name -> (layers, hidden, heads, intermediate): a few million parameters, digit-level vocab
-    "tiny": (4, 256, 4, 1024),  # 3.2M; ~6k tok/s on 2 cores with bf16 autocast
-    "small": (6, 384, 6, 1536),  # 10.7M; for 8-digit operands and beyond
+    "tiny": (4, 256, 4, 1024),  # 4.2M; ~6k tok/s on 2 cores with bf16 autocast
+    "small": (6, 384, 6, 1536),  # 14.2M; for 8-digit operands and beyond
 }
 
 
