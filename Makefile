@@ -22,19 +22,20 @@ $(BIN)/.installed: pyproject.toml
 # The main job: data -> baseline evaluation -> the CPU fine-tuning recipe -> evaluation -> before/after table.
 # The default trains for 20 of the recipe's 30 minutes (schedule shortened to match) so the whole job takes about
 # 30; `make run QUICK=1` is a few-minute look at the pipeline; TRAIN='' runs the recipe as shipped.
-TRAIN   ?= $(if $(QUICK),--max-minutes 3 --max-steps 24 --eval-steps 12 --eval-problems 16,--max-minutes 20 --max-steps 250)
+TRAIN   ?= $(if $(QUICK),--max-minutes 3 --max-steps 24 --eval-steps 12 --eval-problems 16,--max-minutes 20 --max-steps 190)
 TESTN   ?= $(if $(QUICK),10,50)
 RECIPE  ?= configs/train/smollm2_cpu_2x2.toml
+FORMAT  ?= distributive
 
 run: $(BIN)/.installed
-	$(BIN)/mathcoach data --op mul --digits 2x2 --per-cell 6000 --split train --format goat --seed 0 -o $(OUT)/train.jsonl
-	$(BIN)/mathcoach data --op mul --digits 2x2 --per-cell 48 --split val --format goat --seed 0 -o $(OUT)/val.jsonl
-	$(BIN)/mathcoach data --op mul --digits 2x2,3x3 --per-cell $(TESTN) --split test --format goat --seed 0 -o $(OUT)/test.jsonl
+	$(BIN)/mathcoach data --op mul --digits 2x2 --per-cell 6000 --split train --format $(FORMAT) --seed 0 -o $(OUT)/train.jsonl
+	$(BIN)/mathcoach data --op mul --digits 2x2 --per-cell 48 --split val --format $(FORMAT) --seed 0 -o $(OUT)/val.jsonl
+	$(BIN)/mathcoach data --op mul --digits 2x2,3x3 --per-cell $(TESTN) --split test --format $(FORMAT) --seed 0 -o $(OUT)/test.jsonl
 	$(BIN)/mathcoach overlap $(OUT)/train.jsonl $(OUT)/val.jsonl $(OUT)/test.jsonl
 	$(BIN)/mathcoach eval --model smollm2-135m --data $(OUT)/test.jsonl --max-tokens 192 --out $(OUT)/baseline --resume
 	test -f $(OUT)/model/train_results.json || $(BIN)/mathcoach train --config $(RECIPE) --train $(OUT)/train.jsonl \
 		--val $(OUT)/val.jsonl $(TRAIN) --output $(OUT)/model $(if $(wildcard $(OUT)/model/checkpoints),--resume)
-	$(BIN)/mathcoach eval --model $(OUT)/model --data $(OUT)/test.jsonl --max-tokens 192 --format goat --out $(OUT)/after --resume
+	$(BIN)/mathcoach eval --model $(OUT)/model --data $(OUT)/test.jsonl --max-tokens 320 --format $(FORMAT) --out $(OUT)/after --resume
 	$(BIN)/mathcoach compare $(OUT)/baseline $(OUT)/after
 
 test: $(BIN)/.installed
