@@ -159,12 +159,14 @@ def mul_scratchpad(p: Problem) -> list[Step]:
 
 
 class Rev(int):
-    """A number written ones digit first: ``Rev(1408)`` renders as "8041". Its int value is what a checker reads
-    back from that text (``int("8041")``), so the step checker compares it like any other number."""
+    """A number written ones digit first, zero-padded to ``width`` first: ``Rev(1408)`` renders as "8041",
+    ``Rev(1408, 6)`` as "804100". Its int value is what a checker reads back from that text (``int("8041")``), so
+    the step checker compares it like any other number."""
 
-    def __new__(cls, n: int):
-        obj = super().__new__(cls, int(str(n)[::-1]))
-        obj.digits = str(n)[::-1]
+    def __new__(cls, n: int, width: int = 0):
+        digits = str(n).zfill(width)[::-1]
+        obj = super().__new__(cls, int(digits))
+        obj.digits = digits
         return obj
 
     def __format__(self, spec: str) -> str:
@@ -188,20 +190,6 @@ def mul_reversed(p: Problem) -> list[Step]:
     return steps
 
 
-class RevPad(int):
-    """``RevPad(1408, 6)`` renders as "804100": zero-padded to a fixed width, then written ones digit first. Like
-    ``Rev``, its int value is what a checker reads back from that text."""
-
-    def __new__(cls, n: int, width: int):
-        digits = str(n).zfill(width)[::-1]
-        obj = super().__new__(cls, int(digits))
-        obj.digits = digits
-        return obj
-
-    def __format__(self, spec: str) -> str:
-        return self.digits
-
-
 ALIGNED_FRAME = 6  # operand digits every `aligned` trace is padded to: one shape for every problem up to 6x6
 
 
@@ -223,8 +211,8 @@ def mul_aligned(p: Problem) -> list[Step]:
         rest, d = p.b // 10**k, p.b // 10**k % 10
         shifted = p.a * 10**k
         total += shifted * d
-        steps.append(_s("{}: {} * {} = {}, sum {}", (RevPad(rest, frame), COPY), (RevPad(shifted, 2 * frame), COPY),
-                        (d, COPY), (RevPad(shifted * d, 2 * frame), PRODUCT), (RevPad(total, 2 * frame), ADDITION)))
+        steps.append(_s("{}: {} * {} = {}, sum {}", (Rev(rest, frame), COPY), (Rev(shifted, 2 * frame), COPY),
+                        (d, COPY), (Rev(shifted * d, 2 * frame), PRODUCT), (Rev(total, 2 * frame), ADDITION)))
     return steps
 
 
