@@ -81,6 +81,42 @@ def test_aligned_trace_is_true_and_every_line_has_the_same_shape(p):
     assert int(answer) == total == p.a * p.b
 
 
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_columns_trace_is_true_and_its_digits_are_the_answer(p):
+    """One line per place of the product: its digit pairs are exactly those whose places add up to it, every
+    equation is true, the carry out is the next line's carry in, and the digits written so far grow by one
+    digit per line into the answer."""
+    body, answer = render(p, "columns").rsplit("\nAnswer: ", 1)
+    lines = body.splitlines()
+    da, db = str(p.a)[::-1], str(p.b)[::-1]
+    assert len(lines) == len(da) + len(db) - 1
+    carry, digits = 0, ""
+    for k, line in enumerate(lines):
+        m = re.fullmatch(r"[a-z ]+: (.+), digits (\d+)(?:, carry (\d+))?", line)
+        eqs = [e.strip() for e in m.group(1).split("=")]
+        pairs = sorted([int(x) for x in pr.split("*")] for pr in re.findall(r"\d+ \* \d+", eqs[0]))
+        assert pairs == sorted([int(da[i]), int(db[k - i])] for i in range(len(da)) if 0 <= k - i < len(db))
+        assert eqs[0].count("+") == len(pairs) - 1 + (k > 0) and (k == 0 or eqs[0].endswith(f" + {carry}"))
+        total = _eval(eqs[0])
+        assert {_eval(e) for e in eqs} == {total}, line
+        if m.group(3) is None:  # the last line writes its whole sum
+            assert k == len(lines) - 1 and m.group(2) == str(total) + digits
+        else:
+            assert m.group(2) == str(total % 10) + digits and int(m.group(3)) == total // 10
+            carry, digits = total // 10, m.group(2)
+    assert m.group(2) == answer == str(p.a * p.b)
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=100)
+def test_framed_trace_restates_the_operands_then_is_aligned(p):
+    first, rest = render(p, "framed").split("\n", 1)
+    frame = max(6, len(str(p.a)), len(str(p.b)))
+    assert first == f"{p.a} * {p.b} = {p.a:0{frame}d} * {p.b:0{frame}d}"
+    assert rest == render(p, "aligned")
+
+
 @given(problems(ops=("add", "sub", "div")))
 @settings(max_examples=200)
 def test_column_traces_compose_the_answer(p):

@@ -138,6 +138,50 @@ def mul_distributive(p: Problem) -> list[Step]:
     return chain
 
 
+def mul_columns(p: Problem) -> list[Step]:
+    """Column multiplication, ones first: one line per place of the product, holding every digit pair whose
+    places add up to it, the carry from the line before, the sum, the product's digits written so far and the
+    carry out. The last line writes the whole remaining sum, so its digits are the answer.
+
+        ones: 6 * 8 = 48, digits 8, carry 4
+        tens: 1 * 8 + 6 * 8 + 4 = 8 + 48 + 4 = 56 + 4 = 60, digits 08, carry 6
+        hundreds: 1 * 8 + 6 = 8 + 6 = 14, digits 1408
+
+    Why: fine-tuned on `distributive`, SmolLM2-135M's remaining errors were carries into the hundreds when
+    adding partial products of four digits (1280 + 128). Here every carry is a number already written, each
+    addition has two terms of at most a few digits, and the answer is a copy of the last line's digits."""
+    da, db = str(p.a)[::-1], str(p.b)[::-1]
+    last = len(da) + len(db) - 2
+    steps, carry, written = [], 0, ""
+    for k in range(last + 1):
+        pairs = [(int(da[i]), int(db[k - i])) for i in range(min(k, len(da) - 1), -1, -1) if k - i < len(db)]
+        terms = [x * y for x, y in pairs] + ([carry] if k else [])
+        nums = [n for x, y in pairs for n in ((x, COPY), (y, COPY))] + ([(carry, COPY)] if k else [])
+        parts = [" + ".join(["{} * {}"] * len(pairs) + (["{}"] if k else []))]
+        if len(terms) > 1:  # the products, then two-term additions until one sum is left
+            parts.append(" + ".join(["{}"] * len(terms)))
+            nums += [(t, PRODUCT) for t in terms[:len(pairs)]] + ([(carry, COPY)] if k else [])
+            while len(terms) > 1:
+                terms = [terms[0] + terms[1], *terms[2:]]
+                parts.append(" + ".join(["{}"] * len(terms)))
+                nums += [(terms[0], ADDITION), *[(t, COPY) for t in terms[1:]]]
+        else:
+            parts.append("{}")
+            nums.append((terms[0], PRODUCT))
+        total = terms[0]
+        if k < last:
+            written = str(total % 10) + written
+            carry = total // 10
+            tail = ", digits {}, carry {}"
+            nums += [(Digits(written), ADDITION), (carry, ADDITION)]
+        else:
+            written = str(total) + written
+            tail = ", digits {}"
+            nums.append((Digits(written), ADDITION))
+        steps.append(_s(PLACES[k] + ": " + " = ".join(parts) + tail, *nums))
+    return steps
+
+
 def mul_scratchpad(p: Problem) -> list[Step]:
     """One partial product per digit of the multiplier (ones first, zeros included) with a running sum."""
     digits = str(p.b)[::-1]
@@ -158,19 +202,22 @@ def mul_scratchpad(p: Problem) -> list[Step]:
     return steps
 
 
-class Rev(int):
-    """A number written ones digit first, zero-padded to ``width`` first: ``Rev(1408)`` renders as "8041",
-    ``Rev(1408, 6)`` as "804100". Its int value is what a checker reads back from that text (``int("8041")``), so
-    the step checker compares it like any other number."""
+class Digits(int):
+    """Digits written as they stand, leading zeros kept ("08"); the int value is what a checker reads back."""
 
-    def __new__(cls, n: int, width: int = 0):
-        digits = str(n).zfill(width)[::-1]
+    def __new__(cls, digits: str):
         obj = super().__new__(cls, int(digits))
         obj.digits = digits
         return obj
 
     def __format__(self, spec: str) -> str:
         return self.digits
+
+
+def rev(n: int, width: int = 0) -> Digits:
+    """A number written ones digit first, zero-padded to ``width`` first: ``rev(1408)`` renders as "8041",
+    ``rev(1408, 6)`` as "804100"; the step checker reads it back as ``int("8041")``."""
+    return Digits(str(n).zfill(width)[::-1])
 
 
 def mul_reversed(p: Problem) -> list[Step]:
@@ -186,14 +233,14 @@ def mul_reversed(p: Problem) -> list[Step]:
         q = int(d) * 10**k
         prod = p.a * q
         total += prod
-        steps.append(_s("{} * {} = {}, sum {}", (p.a, COPY), (q, SPLIT), (Rev(prod), PRODUCT), (Rev(total), ADDITION)))
+        steps.append(_s("{} * {} = {}, sum {}", (p.a, COPY), (q, SPLIT), (rev(prod), PRODUCT), (rev(total), ADDITION)))
     return steps
 
 
 ALIGNED_FRAME = 6  # operand digits every `aligned` trace is padded to: one shape for every problem up to 6x6
 
 
-def mul_aligned(p: Problem) -> list[Step]:
+def mul_aligned(p: Problem, restate: bool = False) -> list[Step]:
     """A systolic scratchpad for small models trained from scratch: one line per multiplier digit, ones first,
 
         remaining multiplier digits: shifted multiplicand * digit = partial product, sum running total
@@ -204,16 +251,31 @@ def mul_aligned(p: Problem) -> list[Step]:
     on this line or the line above (the shifted multiplicand is the line above's moved one place; the remaining
     multiplier digits lose their first). Nothing has to be counted and no carry is looked ahead. With widths
     that vary per problem, a 4M-parameter model stalled (benchmarks/RESULTS.md). The answer line is written
-    normally."""
+    normally. ``restate`` puts a first line before them (the `framed` format, below)."""
     frame = max(ALIGNED_FRAME, len(str(p.a)), len(str(p.b)))
     steps, total = [], 0
+    if restate:
+        steps.append(_s("{} * {} = {} * {}", (p.a, COPY), (p.b, COPY),
+                        (Digits(str(p.a).zfill(frame)), COPY), (Digits(str(p.b).zfill(frame)), COPY)))
     for k in range(frame):
         rest, d = p.b // 10**k, p.b // 10**k % 10
         shifted = p.a * 10**k
         total += shifted * d
-        steps.append(_s("{}: {} * {} = {}, sum {}", (Rev(rest, frame), COPY), (Rev(shifted, 2 * frame), COPY),
-                        (d, COPY), (Rev(shifted * d, 2 * frame), PRODUCT), (Rev(total, 2 * frame), ADDITION)))
+        steps.append(_s("{}: {} * {} = {}, sum {}", (rev(rest, frame), COPY), (rev(shifted, 2 * frame), COPY),
+                        (d, COPY), (rev(shifted * d, 2 * frame), PRODUCT), (rev(total, 2 * frame), ADDITION)))
     return steps
+
+
+def mul_framed(p: Problem) -> list[Step]:
+    """`aligned` after a first line that restates the operands as asked, then zero-padded to the frame:
+
+        47 * 974 = 000047 * 000974
+
+    Why: trained from scratch on `aligned`, a 4M-parameter model's first error was nearly always writing an
+    operand ones digit first straight from the question, whose position and length vary with the wording
+    (benchmarks/RESULTS.md). Here the question is only ever copied forward, and the one reversal happens between
+    two fields of fixed width at fixed places."""
+    return mul_aligned(p, restate=True)
 
 
 # ---------------------------------------------------------------- addition and subtraction
@@ -288,8 +350,10 @@ def plain(p: Problem) -> list[Step]:
 # "line" = one step per line holding an "=", "chain" = one step per "="-separated segment.
 FORMATS: dict[str, dict[str, tuple[Callable[[Problem], list[Step]], str]]] = {
     "mul": {"long": (mul_long, "line"), "goat": (mul_goat, "chain"), "distributive": (mul_distributive, "chain"),
+            "columns": (mul_columns, "line"),
             "scratchpad": (mul_scratchpad, "line"),
-            "reversed": (mul_reversed, "line"), "aligned": (mul_aligned, "line"), "plain": (plain, "line")},
+            "reversed": (mul_reversed, "line"), "aligned": (mul_aligned, "line"),
+            "framed": (mul_framed, "line"), "plain": (plain, "line")},
     "add": {"long": (add_long, "line"), "plain": (plain, "line")},
     "sub": {"long": (sub_long, "line"), "plain": (plain, "line")},
     "div": {"long": (div_long, "line"), "plain": (plain, "line")},
