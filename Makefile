@@ -25,7 +25,8 @@ $(BIN)/.installed: pyproject.toml
 TRAIN   ?= $(if $(QUICK),--max-minutes 3 --max-steps 24 --eval-steps 12 --eval-problems 16,--max-minutes 20 --max-steps 190)
 TESTN   ?= $(if $(QUICK),10,50)
 RECIPE  ?= configs/train/smollm2_cpu_2x2.toml
-FORMAT  ?= distributive
+# The recipe's own trace format, read from its config so the two cannot disagree.
+FORMAT  ?= $(shell sed -n 's/^format *= *"\([a-z]*\)".*/\1/p' $(RECIPE))
 
 run: $(BIN)/.installed
 	$(BIN)/mathcoach data --op mul --digits 2x2 --per-cell 6000 --split train --format $(FORMAT) --seed 0 -o $(OUT)/train.jsonl

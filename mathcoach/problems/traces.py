@@ -144,12 +144,14 @@ def mul_columns(p: Problem) -> list[Step]:
     carry out. The last line writes the whole remaining sum, so its digits are the answer.
 
         ones: 6 * 8 = 48, digits 8, carry 4
-        tens: 1 * 8 + 6 * 8 + 4 = 8 + 48 + 4 = 56 + 4 = 60, digits 08, carry 6
+        tens: 1 * 8 + 6 * 8 + 4 = 8 + 48 + 4 = 40 + 16 + 4 = 56 + 4 = 50 + 10 = 60, digits 08, carry 6
         hundreds: 1 * 8 + 6 = 8 + 6 = 14, digits 1408
 
     Why: fine-tuned on `distributive`, SmolLM2-135M's remaining errors were carries into the hundreds when
-    adding partial products of four digits (1280 + 128). Here every carry is a number already written, each
-    addition has two terms of at most a few digits, and the answer is a copy of the last line's digits."""
+    adding partial products of four digits (1280 + 128). Here every carry is a number already written and the
+    answer is a copy of the last line's digits. Each two-term sum with a multi-digit term is first split into
+    its tens and its ones (56 + 4 = 50 + 10): without that split, every error left after 30 minutes was a ones'
+    carry dropped from such a sum (78 + 2 = 70; benchmarks/RESULTS.md)."""
     da, db = str(p.a)[::-1], str(p.b)[::-1]
     last = len(da) + len(db) - 2
     steps, carry, written = [], 0, ""
@@ -162,7 +164,12 @@ def mul_columns(p: Problem) -> list[Step]:
             parts.append(" + ".join(["{}"] * len(terms)))
             nums += [(t, PRODUCT) for t in terms[:len(pairs)]] + ([(carry, COPY)] if k else [])
             while len(terms) > 1:
-                terms = [terms[0] + terms[1], *terms[2:]]
+                x, y, rest = terms[0], terms[1], terms[2:]
+                if max(x, y) >= 10:  # tens and ones added apart first: the ones' carry becomes a written number
+                    parts.append(" + ".join(["{}"] * (2 + len(rest))))
+                    nums += [((x // 10 + y // 10) * 10, ADDITION), (x % 10 + y % 10, ADDITION)]
+                    nums += [(t, COPY) for t in rest]
+                terms = [x + y, *rest]
                 parts.append(" + ".join(["{}"] * len(terms)))
                 nums += [(terms[0], ADDITION), *[(t, COPY) for t in terms[1:]]]
         else:
