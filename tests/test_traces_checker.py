@@ -212,3 +212,14 @@ def test_checker_handles_none_and_huge_digit_runs():
 def test_plain_format_is_the_answer_alone(op):
     p = Problem.make(op, 123, 45, question="q", phrasing="what_is", seed=0)
     assert render(p, "plain") == f"Answer: {p.answer}"
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS["mul"]))
+def test_every_multiplication_format_covers_the_largest_cell(fmt):
+    """The generator allows MAX_DIGITS x MAX_DIGITS; every format must render it and pass its own check
+    (`columns` names one line per place of a 32-digit product)."""
+    from mathcoach.problems.generate import MAX_DIGITS
+
+    n = int("9" * MAX_DIGITS)
+    p = Problem.make("mul", n, n - 1, question="q", phrasing="what_is", seed=0)
+    assert check(p, fmt, render(p, fmt)).correct

@@ -151,18 +151,19 @@ def mul_columns(p: Problem) -> list[Step]:
     adding partial products of four digits (1280 + 128). Here every carry is a number already written and the
     answer is a copy of the last line's digits. Each two-term sum with a multi-digit term is first split into
     its tens and its ones (56 + 4 = 50 + 10): without that split, every error left after 30 minutes was a ones'
-    carry dropped from such a sum (78 + 2 = 70; benchmarks/RESULTS.md)."""
+    carry dropped from such a sum (78 + 2 = 70; benchmarks/RESULTS.md); the split itself is not yet measured."""
     da, db = str(p.a)[::-1], str(p.b)[::-1]
     last = len(da) + len(db) - 2
     steps, carry, written = [], 0, ""
     for k in range(last + 1):
         pairs = [(int(da[i]), int(db[k - i])) for i in range(min(k, len(da) - 1), -1, -1) if k - i < len(db)]
-        terms = [x * y for x, y in pairs] + ([carry] if k else [])
-        nums = [n for x, y in pairs for n in ((x, COPY), (y, COPY))] + ([(carry, COPY)] if k else [])
-        parts = [" + ".join(["{} * {}"] * len(pairs) + (["{}"] if k else []))]
+        carry_in = [(carry, COPY)] if k else []  # the ones column has none
+        terms = [x * y for x, y in pairs] + [c for c, _ in carry_in]
+        nums = [n for x, y in pairs for n in ((x, COPY), (y, COPY))] + carry_in
+        parts = [" + ".join(["{} * {}"] * len(pairs) + ["{}"] * len(carry_in))]
         if len(terms) > 1:  # the products, then two-term additions until one sum is left
             parts.append(" + ".join(["{}"] * len(terms)))
-            nums += [(t, PRODUCT) for t in terms[:len(pairs)]] + ([(carry, COPY)] if k else [])
+            nums += [(t, PRODUCT) for t in terms[:len(pairs)]] + carry_in
             while len(terms) > 1:
                 x, y, rest = terms[0], terms[1], terms[2:]
                 if max(x, y) >= 10:  # tens and ones added apart first: the ones' carry becomes a written number
@@ -287,11 +288,11 @@ def mul_framed(p: Problem) -> list[Step]:
 
 # ---------------------------------------------------------------- addition and subtraction
 
-PLACES = (
-    "ones", "tens", "hundreds", "thousands", "ten thousands", "hundred thousands", "millions", "ten millions",
-    "hundred millions", "billions", "ten billions", "hundred billions", "trillions", "ten trillions",
-    "hundred trillions", "quadrillions", "ten quadrillions",
-)
+# Place names without digits (a digit in a name would be read as a step's number), for every place of a product
+# of two MAX_DIGITS-digit numbers (`columns` writes one line per place): ones ... hundred nonillions (10^32).
+_GROUPS = ("thousands", "millions", "billions", "trillions", "quadrillions", "quintillions", "sextillions",
+           "septillions", "octillions", "nonillions")
+PLACES = ("ones", "tens", "hundreds", *[f"{x}{g}" for g in _GROUPS for x in ("", "ten ", "hundred ")])
 
 
 def _digit(n: int, k: int) -> int:
