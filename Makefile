@@ -22,7 +22,7 @@ $(BIN)/.installed: pyproject.toml
 # The main job: data -> baseline evaluation -> the CPU fine-tuning recipe -> evaluation -> before/after table.
 # The default trains for 20 of the recipe's 30 minutes (schedule shortened to match) so the whole job takes about
 # 30; `make run QUICK=1` is a few-minute look at the pipeline; TRAIN='' runs the recipe as shipped.
-TRAIN   ?= $(if $(QUICK),--max-minutes 3 --max-steps 24 --eval-steps 12 --eval-problems 16,--max-minutes 20 --max-steps 190)
+TRAIN   ?= $(if $(QUICK),--max-minutes 3 --max-steps 24 --eval-steps 12 --eval-problems 16,--max-minutes 20 --max-steps 120)
 TESTN   ?= $(if $(QUICK),10,50)
 RECIPE  ?= configs/train/smollm2_cpu_2x2.toml
 # The recipe's own trace format, read from its config so the two cannot disagree.
@@ -36,7 +36,7 @@ run: $(BIN)/.installed
 	$(BIN)/mathcoach eval --model smollm2-135m --data $(OUT)/test.jsonl --max-tokens 192 --out $(OUT)/baseline --resume
 	test -f $(OUT)/model/train_results.json || $(BIN)/mathcoach train --config $(RECIPE) --train $(OUT)/train.jsonl \
 		--val $(OUT)/val.jsonl $(TRAIN) --output $(OUT)/model $(if $(wildcard $(OUT)/model/checkpoints),--resume)
-	$(BIN)/mathcoach eval --model $(OUT)/model --data $(OUT)/test.jsonl --max-tokens 320 --format $(FORMAT) --out $(OUT)/after --resume
+	$(BIN)/mathcoach eval --model $(OUT)/model --data $(OUT)/test.jsonl --max-tokens 400 --format $(FORMAT) --out $(OUT)/after --resume
 	$(BIN)/mathcoach compare $(OUT)/baseline $(OUT)/after
 
 test: $(BIN)/.installed
