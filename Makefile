@@ -29,7 +29,8 @@ RECIPE  ?= configs/train/smollm2_cpu_2x2.toml
 FORMAT  ?= $(shell sed -n 's/^format *= *"\([a-z]*\)".*/\1/p' $(RECIPE))
 
 run: $(BIN)/.installed
-	$(BIN)/mathcoach data --op mul --digits 2x2 --per-cell 6000 --split train --format $(FORMAT) --seed 0 -o $(OUT)/train.jsonl
+	$(BIN)/mathcoach data --op mul --digits 2x2 --per-cell 6000 --split train --format $(FORMAT) --seed 0 \
+		--repeat-hard 2 --shuffle-seed 5 -o $(OUT)/train.jsonl
 	$(BIN)/mathcoach data --op mul --digits 2x2 --per-cell 48 --split val --format $(FORMAT) --seed 0 -o $(OUT)/val.jsonl
 	$(BIN)/mathcoach data --op mul --digits 2x2,3x3 --per-cell $(TESTN) --split test --format $(FORMAT) --seed 0 -o $(OUT)/test.jsonl
 	$(BIN)/mathcoach overlap $(OUT)/train.jsonl $(OUT)/val.jsonl $(OUT)/test.jsonl

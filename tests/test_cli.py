@@ -11,6 +11,7 @@ from mathcoach.cli import main
 from mathcoach.config import add_arguments, resolve
 from mathcoach.problems.build import DataConfig
 from mathcoach.problems.checker import check
+from mathcoach.problems.dataset import max_column_sum
 from mathcoach.problems.problem import Problem
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +46,27 @@ def test_same_seed_same_bytes_and_workers_do_not_change_output(tmp_path):
     assert a.read_bytes() == b.read_bytes() == c.read_bytes()
 
 
+def test_repeat_hard_adds_exactly_the_hard_rows_and_the_shuffle_keeps_the_multiset(tmp_path):
+    args = ["data", "--digits", "2x2", "--per-cell", "400", "--format", "columns"]
+    plain, mixed, again = tmp_path / "plain.jsonl", tmp_path / "mixed.jsonl", tmp_path / "again.jsonl"
+    assert main([*args, "-o", str(plain)]) == 0
+    assert main([*args, "--repeat-hard", "3", "--shuffle-seed", "5", "-o", str(mixed)]) == 0
+    assert main([*args, "--repeat-hard", "3", "--shuffle-seed", "5", "-o", str(again)]) == 0
+    base = plain.read_text().splitlines()
+    rows = mixed.read_text().splitlines()
+    hard = [line for line in base if max_column_sum(json.loads(line)["meta"]["a"], json.loads(line)["meta"]["b"]) >= 100]
+    assert 0 < len(hard) < len(base) // 5  # a real minority: ~5% of 2x2 problems
+    assert sorted(rows) == sorted(base + hard + hard)  # every row kept, each hard one written 3 times in all
+    assert rows != base + hard + hard  # shuffled ...
+    assert mixed.read_bytes() == again.read_bytes()  # ... reproducibly
+
+
+def test_max_column_sum_is_the_largest_schoolbook_column_with_its_carry():
+    assert max_column_sum(68, 88) == 6 * 8 + 8 * 8 + 6  # ones 64 carries 6 into tens: 118
+    assert max_column_sum(12, 32) == 8  # ones 4, tens 2 + 6, hundreds 3
+    assert max_column_sum(999, 999) == 9 * 9 * 3 + 17  # hundreds: 243 plus the carry 17 from tens (81 + 81 + 8)
+
+
 @pytest.mark.parametrize(
     "args, needle",
     [
@@ -59,6 +81,8 @@ def test_same_seed_same_bytes_and_workers_do_not_change_output(tmp_path):
         (["--phrasing", "x_equals", "--hold-out-phrasing", "x_equals"], "--phrasing"),
         (["--system", "@/does/not/exist"], "--system"),
         (["--config", "/does/not/exist.toml"], "--config"),
+        (["--repeat-hard", "0"], "--repeat-hard"),
+        (["--op", "add", "--repeat-hard", "2"], "--repeat-hard"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2_and_write_nothing(tmp_path, args, needle):

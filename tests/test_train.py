@@ -213,8 +213,29 @@ def test_from_scratch_specialist_is_an_ordinary_model_directory(tmp_path):
     assert res["config"]["format"] == "reversed"
 
 
+def test_digit_marks_reach_training_eval_and_serve_through_the_saved_template(tmp_path):
+    from transformers import AutoTokenizer
+
+    from mathcoach.models.hf import render_prompt
+
+    train = make_rows(tmp_path, "train", 8, fmt="places")
+    val = make_rows(tmp_path, "val", 2, fmt="places")
+    out, res = run_train(TrainConfig(train=str(train), val=str(val), from_scratch="tiny", method="full", max_steps=2,
+                                     eval_steps=2, eval_problems=2, batch_size=4, bf16=False, digit_marks=True,
+                                     max_length=640, output=str(tmp_path / "s")), quiet=True)
+    tok = AutoTokenizer.from_pretrained(out)
+    prompt = render_prompt(tok, [{"role": "user", "content": "What is 16 * 780969?"}])  # the path eval and serve take
+    assert "What is β1α6 * Ζ7Ε8Δ0Γ9Β6Α9?" in prompt
+    assert tok.unk_token_id not in tok(prompt)["input_ids"]  # every mark is a token of its own
+    reply = render_prompt(tok, [{"role": "user", "content": "7 x 8 = ?"}, {"role": "assistant", "content": "56"}],
+                          add_generation_prompt=False)
+    assert "α7 x Α8 = ?" in reply and "\n56<|im_end|>" in reply  # only the question is marked
+    assert res["config"]["digit_marks"] is True and res["config"]["format"] == "places"
+
+
 @pytest.mark.parametrize("extra,needle", [
     (["--method", "sgd"], "invalid choice"),
+    (["--digit-marks"], "--digit-marks"),
     (["--method", "qlora"], "qlora needs a CUDA GPU"),
     (["--from-scratch", "tiny", "--method", "lora"], "--method"),
     (["--from-scratch", "huge", "--method", "full"], "--from-scratch"),

@@ -41,6 +41,18 @@ def _digit_carries(a: int, d: int) -> int:
     return n
 
 
+def max_column_sum(a: int, b: int) -> int:
+    """The largest column total of schoolbook multiplication: every digit-pair product whose places add up to
+    the column, plus the carry into it. At 100 or more the column itself carries two digits (48 + 64 + 6 in
+    68 * 88), the one sum SmolLM2-135M still got wrong most often after its 30-minute recipe (RESULTS.md)."""
+    da, db = [int(c) for c in reversed(str(a))], [int(c) for c in reversed(str(b))]
+    best = carry = 0
+    for k in range(len(da) + len(db) - 1):
+        total = carry + sum(da[i] * db[k - i] for i in range(len(da)) if 0 <= k - i < len(db))
+        best, carry = max(best, total), total // 10
+    return best
+
+
 def carries(p: Problem) -> int:
     """How many carries (borrows for subtraction) the schoolbook method needs: a difficulty measure."""
     if p.op == "add":

@@ -287,6 +287,69 @@ def mul_framed(p: Problem) -> list[Step]:
     return mul_aligned(p, restate=True)
 
 
+# Place marks for `places`: the scratch models' chat template writes GREEK_LOWER[k] before the digit of place
+# 10^k of the question's first number and GREEK_UPPER[k] before the second's (scratch.py); a trace names the
+# places of its own numbers with LATIN[k], so a lookup by mark can never hit the question's digits by mistake.
+GREEK_LOWER = "αβγδεζηθικλμνξοπρστυφχψω"
+GREEK_UPPER = "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ"
+LATIN = "abcdefghijklmnopqrstuvwxyz"
+LINE_LABELS = GREEK_UPPER + "БГДЖЗИЛПФЦЧШЩЭЮЯ"  # a 16x16 product has 32 places; Greek has 24 capitals
+PLACES_FRAME = 6  # as ALIGNED_FRAME: one shape (and so one set of line-to-line offsets) for every cell to 6x6
+
+
+def _marked(n: int, width: int, role: str) -> tuple[str, list[tuple[int, str]]]:
+    """``n`` ones digit first, each digit after its place mark: 128 -> "a8b2c1d0" (width 4)."""
+    digits = str(n).zfill(width)[::-1]
+    return "".join(LATIN[k] + "{}" for k in range(width)), [(int(d), role) for d in digits]
+
+
+def mul_places(p: Problem) -> list[Step]:
+    """Multiplication for a model whose prompt marks every digit with its place (the scratch models' template
+    turns "16 * 88" into "β1α6 * Β8Α8"). One line per place of the product, each labelled with the second
+    number's mark for that place:
+
+        Α8=a8b2c1d0e0f0g0 a8b2c1d0e0f0g0 8___________      product line: digit, first number * digit, running sum
+        Β8=a8b2c1d0e0f0g0 a0b4c1d0e0f0g0 08__________
+        ...
+        Η=a0b0c0d0e0f0g0 000000001408                     past the second number: the sum only moves down
+        Answer:         1408
+
+    The running sum is kept divided by 10 after each line (its ones digit is final and leaves it), so every digit
+    of a line comes from a fixed distance: the same mark on this line or the next mark on the line above. The
+    answer is built by putting each final digit in front of those before it, so it is never read backwards; the
+    answer line is the last of those fields with its leading zeros blanked.
+
+    Why: trained from scratch on `framed`, a 4M-parameter model's 6x6 answers failed in the two steps that read
+    digits at a distance that changes from problem to problem: copying the operands out of the question (86%
+    of held-out 6x6 problems) and reversing the 12-digit sum (every one): benchmarks/RESULTS.md. Here both
+    become lookups by mark, or copies at a fixed distance. Measured: the multiplier digit read by its mark is
+    right 98.8% of the time, but in 60 minutes the 4M model did not learn the first number times that digit
+    (a lookup through a mapped mark), so the scratch recipe still uses `framed` (RESULTS.md)."""
+    frame = max(PLACES_FRAME, len(str(p.a)), len(str(p.b)))
+    steps, rest, done = [], 0, ""
+    for k in range(2 * frame):
+        if k < frame:
+            d = p.b // 10**k % 10
+            rest = rest // 10 + p.a * d
+            prod_t, prod_n = _marked(p.a * d, frame + 1, PRODUCT)
+            head, nums = LINE_LABELS[k] + "{}=" + prod_t + " ", [(d, COPY), *prod_n]
+        else:
+            rest //= 10
+            head, nums = LINE_LABELS[k] + "=", []
+        rest_t, rest_n = _marked(rest, frame + 1, ADDITION)
+        done = str(rest % 10) + done
+        steps.append(_s(head + rest_t + " {}" + "_" * (2 * frame - len(done)), *nums, *rest_n,
+                        (Digits(done), COPY)))
+    return steps
+
+
+def answer_places(p: Problem) -> str:
+    """The last line's digits with leading zeros blanked: a copy at a fixed distance that still reads as the
+    number."""
+    frame = max(PLACES_FRAME, len(str(p.a)), len(str(p.b)))
+    return p.answer.rjust(2 * frame)
+
+
 # ---------------------------------------------------------------- addition and subtraction
 
 # Place names without digits (a digit in a name would be read as a step's number), for every place of a product
@@ -362,7 +425,7 @@ FORMATS: dict[str, dict[str, tuple[Callable[[Problem], list[Step]], str]]] = {
             "columns": (mul_columns, "line"),
             "scratchpad": (mul_scratchpad, "line"),
             "reversed": (mul_reversed, "line"), "aligned": (mul_aligned, "line"),
-            "framed": (mul_framed, "line"), "plain": (plain, "line")},
+            "framed": (mul_framed, "line"), "places": (mul_places, "line"), "plain": (plain, "line")},
     "add": {"long": (add_long, "line"), "plain": (plain, "line")},
     "sub": {"long": (sub_long, "line"), "plain": (plain, "line")},
     "div": {"long": (div_long, "line"), "plain": (plain, "line")},
@@ -385,6 +448,14 @@ def unit_of(op: str, fmt: str) -> str:
     return FORMATS[op][fmt][1]
 
 
+# Formats whose answer line is not the plain number (it still extracts to it: answer.py strips the blanks).
+ANSWER_TEXT: dict[tuple[str, str], Callable[[Problem], str]] = {("mul", "places"): answer_places}
+
+
+def answer_text(p: Problem, fmt: str) -> str:
+    return ANSWER_TEXT[p.op, fmt](p) if (p.op, fmt) in ANSWER_TEXT else p.answer
+
+
 def render_steps(steps: list[Step], unit: str, answer: str, texts: list[str] | None = None) -> str:
     texts = [s.text() for s in steps] if texts is None else texts
     body = (" = " if unit == "chain" else "\n").join(texts)
@@ -395,10 +466,10 @@ def render_checked(p: Problem, fmt: str) -> tuple[str, list[Step], list[str]]:
     """The solution text plus the numbered steps and their texts, formatted once for both uses."""
     steps = steps_for(p, fmt)
     texts = [s.text() for s in steps]
-    text = render_steps(steps, unit_of(p.op, fmt), p.answer, texts)
+    text = render_steps(steps, unit_of(p.op, fmt), answer_text(p, fmt), texts)
     numbered = [(s, t) for s, t in zip(steps, texts) if s.nums]
     return text, [s for s, _ in numbered], [t for _, t in numbered]
 
 
 def render(p: Problem, fmt: str, steps: list[Step] | None = None) -> str:
-    return render_steps(steps_for(p, fmt) if steps is None else steps, unit_of(p.op, fmt), p.answer)
+    return render_steps(steps_for(p, fmt) if steps is None else steps, unit_of(p.op, fmt), answer_text(p, fmt))
