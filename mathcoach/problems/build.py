@@ -94,9 +94,11 @@ class VerificationError(RuntimeError):
     """A rendered trace failed the step checker: a bug in mathcoach, never the user's fault."""
 
 
-def render_rows(problems: list[Problem], fmt: str, system: str | None, verify: bool) -> tuple[list[str], list]:
+def render_rows(problems: list[Problem], fmt: str, system: str | None, verify: bool,
+                mark_hard: bool = False) -> tuple[list[str], list]:
     """JSONL lines for ``problems`` (each trace re-checked by the step checker when ``verify``), and the
-    (cell, carries, hard) of each row for the summary and the mix (hard: a column sum reaches 100)."""
+    (cell, carries, hard) of each row for the summary and the mix (hard, only when ``mark_hard``: a column sum
+    reaches 100)."""
     lines, stats = [], []
     for p in problems:
         text, steps, texts = render_checked(p, fmt)
@@ -106,14 +108,14 @@ def render_rows(problems: list[Problem], fmt: str, system: str | None, verify: b
             if not res.correct or res.error is not None:
                 raise VerificationError(f"{p.id} ({fmt}) fails its own check at step {res.step}: {res.error}")
         lines.append(json.dumps(row, ensure_ascii=False) + "\n")
-        stats.append((p.cell, row["meta"]["carries"], p.op == "mul" and max_column_sum(p.a, p.b) >= 100))
+        stats.append((p.cell, row["meta"]["carries"], mark_hard and max_column_sum(p.a, p.b) >= 100))
     return lines, stats
 
 
 def _render_chunk(args: tuple) -> tuple[bytes, list]:
     """One encoded block per chunk: a single bytes object crosses the process boundary, not 2,000 strings."""
-    op, split, seed, drafts, fmt, system, verify = args
-    lines, stats = render_rows(make_problems(op, split, seed, drafts), fmt, system, verify)
+    op, split, seed, drafts, fmt, system, verify, mark_hard = args
+    lines, stats = render_rows(make_problems(op, split, seed, drafts), fmt, system, verify, mark_hard)
     return "".join(lines).encode(), stats
 
 
@@ -121,7 +123,7 @@ def iter_chunks(cfg: DataConfig, reports: list, chunk: int = 2000) -> Iterator[t
     """(encoded JSONL block, row stats) per chunk, in order. Drafts are drawn lazily in this process while the
     workers build, render and check the chunks before them; Problems themselves are made in the workers."""
     drafts = iter_draw(cfg.op, cfg.cells, cfg.per_cell, cfg.split, cfg.seed, reports, cfg.phrasings())
-    jobs = ((cfg.op, cfg.split, cfg.seed, block, cfg.format, cfg.system, cfg.verify)
+    jobs = ((cfg.op, cfg.split, cfg.seed, block, cfg.format, cfg.system, cfg.verify, cfg.repeat_hard > 1)
             for block in iter(lambda: list(itertools.islice(drafts, chunk)), []))
     if cfg.workers == 1:
         yield from map(_render_chunk, jobs)

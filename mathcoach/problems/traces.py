@@ -246,7 +246,11 @@ def mul_reversed(p: Problem) -> list[Step]:
     return steps
 
 
-ALIGNED_FRAME = 6  # operand digits every `aligned` trace is padded to: one shape for every problem up to 6x6
+ALIGNED_FRAME = 6  # operand digits every `aligned` (and `places`) trace is padded to: one shape for every cell to 6x6
+
+
+def _frame(p: Problem) -> int:
+    return max(ALIGNED_FRAME, len(str(p.a)), len(str(p.b)))
 
 
 def mul_aligned(p: Problem, restate: bool = False) -> list[Step]:
@@ -261,7 +265,7 @@ def mul_aligned(p: Problem, restate: bool = False) -> list[Step]:
     multiplier digits lose their first). Nothing has to be counted and no carry is looked ahead. With widths
     that vary per problem, a 4M-parameter model stalled (benchmarks/RESULTS.md). The answer line is written
     normally. ``restate`` puts a first line before them (the `framed` format, below)."""
-    frame = max(ALIGNED_FRAME, len(str(p.a)), len(str(p.b)))
+    frame = _frame(p)
     steps, total = [], 0
     if restate:
         steps.append(_s("{} * {} = {} * {}", (p.a, COPY), (p.b, COPY),
@@ -294,7 +298,6 @@ GREEK_LOWER = "αβγδεζηθικλμνξοπρστυφχψω"
 GREEK_UPPER = "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ"
 LATIN = "abcdefghijklmnopqrstuvwxyz"
 LINE_LABELS = GREEK_UPPER + "БГДЖЗИЛПФЦЧШЩЭЮЯ"  # a 16x16 product has 32 places; Greek has 24 capitals
-PLACES_FRAME = 6  # as ALIGNED_FRAME: one shape (and so one set of line-to-line offsets) for every cell to 6x6
 
 
 def _marked(n: int, width: int, role: str) -> tuple[str, list[tuple[int, str]]]:
@@ -325,7 +328,7 @@ def mul_places(p: Problem) -> list[Step]:
     become lookups by mark, or copies at a fixed distance. Measured: the multiplier digit read by its mark is
     right 98.8% of the time, but in 60 minutes the 4M model did not learn the first number times that digit
     (a lookup through a mapped mark), so the scratch recipe still uses `framed` (RESULTS.md)."""
-    frame = max(PLACES_FRAME, len(str(p.a)), len(str(p.b)))
+    frame = _frame(p)
     steps, rest, done = [], 0, ""
     for k in range(2 * frame):
         if k < frame:
@@ -346,8 +349,7 @@ def mul_places(p: Problem) -> list[Step]:
 def answer_places(p: Problem) -> str:
     """The last line's digits with leading zeros blanked: a copy at a fixed distance that still reads as the
     number."""
-    frame = max(PLACES_FRAME, len(str(p.a)), len(str(p.b)))
-    return p.answer.rjust(2 * frame)
+    return p.answer.rjust(2 * _frame(p))
 
 
 # ---------------------------------------------------------------- addition and subtraction
