@@ -4,9 +4,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+# No per-example time limit: speed is measured in benchmarks/, and a deadline turns a busy machine into a failure.
+settings.register_profile("mathcoach", deadline=None)
+settings.load_profile("mathcoach")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from mathcoach.problems.checker import ERROR_TYPES, check, classify
 from mathcoach.problems.problem import Problem
-from mathcoach.problems.traces import FORMATS, render, render_steps, steps_for, unit_of
+from mathcoach.problems.traces import FORMATS, GREEK_LOWER, LINE_LABELS, render, render_steps, steps_for, unit_of
 
 
 def _num(digits: int):
@@ -115,6 +115,35 @@ def test_framed_trace_restates_the_operands_then_is_aligned(p):
     frame = max(6, len(str(p.a)), len(str(p.b)))
     assert first == f"{p.a} * {p.b} = {p.a:0{frame}d} * {p.b:0{frame}d}"
     assert rest == render(p, "aligned")
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_fused_trace_reads_every_input_where_the_docstring_says(p):
+    """Re-derive every group of a `fused` trace from its text alone: the line's digit is the second number's
+    digit at that place, each group's digits are the first number's digit there and the line's digit, its two
+    digits are a * d + (the line above's sum digit one place up) + (the group before's tens), and the field at
+    the end grows by the ones digit of each line's first group into the answer."""
+    body, answer = render(p, "fused").rsplit("\nAnswer: ", 1)
+    lines = body.splitlines()
+    frame = max(6, len(str(p.a)), len(str(p.b)))
+    assert len(lines) == 2 * frame
+    above, done = [0] * (frame + 1), ""  # the running sum's digits, ones first, as the line above wrote them
+    for k, line in enumerate(lines):
+        m = re.fullmatch(r"(.)(\d)=((?:.\d{4}){%d}) (\d+)(_*)" % frame, line)
+        assert m and m.group(1) == LINE_LABELS[k] and int(m.group(2)) == p.b // 10**k % 10, line
+        d, carry, sums = int(m.group(2)), 0, []
+        for i, group in enumerate(re.findall(r"(.)(\d)(\d)(\d\d)", m.group(3))):
+            mark, a, dd, t = group[0], int(group[1]), int(group[2]), int(group[3])
+            assert (mark, a, dd) == (GREEK_LOWER[i], p.a // 10**i % 10, d)
+            up = above[i + 1] if i < frame - 1 else above[frame]  # the top group takes the line above's tens
+            assert t == a * d + up + carry, (line, i)
+            carry = t // 10
+            sums.append(t % 10)
+        above = [*sums, carry]
+        done = str(sums[0]) + done
+        assert m.group(4) == done and len(m.group(4) + m.group(5)) == 2 * frame
+    assert answer.strip() == str(p.a * p.b) and int(done) == p.a * p.b
 
 
 @given(problems(ops=("add", "sub", "div")))

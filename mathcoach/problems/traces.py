@@ -346,6 +346,45 @@ def mul_places(p: Problem) -> list[Step]:
     return steps
 
 
+def mul_fused(p: Problem) -> list[Step]:
+    """`places` with every digit of the products computed by one fused multiply-add whose four inputs sit at fixed
+    distances or behind the question's own marks. For 16 * 88 (the template asks "What is β1α6 * Β8Α8?"):
+
+        Α8=α6848β1812γ0801δ0800ε0800ζ0800 8___________
+        Β8=α6850β1814γ0801δ0800ε0800ζ0800 08__________
+        Γ0=α6004β1001γ0000δ0000ε0000ζ0000 408_________
+        ...                                                  (12 lines: one per place of the product)
+        Answer:         1408
+
+    Line k is labelled with the second number's mark for place k and its digit d there (0 past its end), then
+    one group per place i of the frame: the first number's mark and digit there, d, and the two digits of
+    t = a_i * d + r + c, where r is the running sum's digit i + 1 from the line above (the sum loses its ones
+    digit every line) and c is the tens of the group before. So a_i and d are read by the same mark as in the
+    question (or copied from the line or group before), r from the line above at a fixed distance, c from the
+    group before; the last group's tens is the sum's top digit. The ones digit of the first group is final, and
+    the field at the end puts it in front of those before it, so the answer is never read backwards (`places`).
+
+    Why: `places` needed each product digit through a mapped mark (latin `c` to Greek `γ`) and a hidden carry,
+    and a 4M-parameter model did not learn that in 60 minutes (2.8%, benchmarks/RESULTS.md); here no digit
+    needs a mapped mark, a hidden carry or a distance that changes from problem to problem."""
+    frame = _frame(p)
+    a_digits = [p.a // 10**i % 10 for i in range(frame)]
+    steps, rest, done = [], 0, ""
+    for k in range(2 * frame):
+        d = p.b // 10**k % 10
+        groups, carry = [], 0
+        for i, a in enumerate(a_digits):
+            r = rest // 10 ** (i + 1) % 10 if i < frame - 1 else rest // 10**frame  # the top group takes the rest
+            t = a * d + r + carry
+            groups.append((Digits(f"{a}{d}{t:02d}"), PRODUCT))
+            carry = t // 10
+        rest = rest // 10 + p.a * d
+        done = str(rest % 10) + done
+        template = LINE_LABELS[k] + "{}=" + "".join(GREEK_LOWER[i] + "{}" for i in range(frame)) + " {}"
+        steps.append(_s(template + "_" * (2 * frame - len(done)), (d, COPY), *groups, (Digits(done), COPY)))
+    return steps
+
+
 def answer_places(p: Problem) -> str:
     """The last line's digits with leading zeros blanked: a copy at a fixed distance that still reads as the
     number."""
@@ -427,7 +466,7 @@ FORMATS: dict[str, dict[str, tuple[Callable[[Problem], list[Step]], str]]] = {
             "columns": (mul_columns, "line"),
             "scratchpad": (mul_scratchpad, "line"),
             "reversed": (mul_reversed, "line"), "aligned": (mul_aligned, "line"),
-            "framed": (mul_framed, "line"), "places": (mul_places, "line"), "plain": (plain, "line")},
+            "framed": (mul_framed, "line"), "places": (mul_places, "line"), "fused": (mul_fused, "line"), "plain": (plain, "line")},
     "add": {"long": (add_long, "line"), "plain": (plain, "line")},
     "sub": {"long": (sub_long, "line"), "plain": (plain, "line")},
     "div": {"long": (div_long, "line"), "plain": (plain, "line")},
@@ -451,7 +490,8 @@ def unit_of(op: str, fmt: str) -> str:
 
 
 # Formats whose answer line is not the plain number (it still extracts to it: answer.py strips the blanks).
-ANSWER_TEXT: dict[tuple[str, str], Callable[[Problem], str]] = {("mul", "places"): answer_places}
+ANSWER_TEXT: dict[tuple[str, str], Callable[[Problem], str]] = {("mul", "places"): answer_places,
+                                                               ("mul", "fused"): answer_places}
 
 
 def answer_text(p: Problem, fmt: str) -> str:

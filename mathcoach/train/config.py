@@ -30,7 +30,7 @@ class TrainConfig:
     from_scratch: str | None = opt(None, help="train a new small Llama with a character-level tokenizer instead of "
                                    f"fine-tuning --model: {' | '.join(SCRATCH_SIZES)}", metavar="SIZE")
     digit_marks: bool = opt(False, help="with --from-scratch: the chat template marks each digit of the question's "
-                            "numbers with its place (pairs with --format places)")
+                            "numbers with its place (pairs with --format places or fused)")
     output: str | None = opt(None, help="output directory (default: runs/train/<time>-<model>-<data>)", metavar="DIR")
     resume: bool = opt(False, help="continue from the last checkpoint in --output")
     system_prompt: str | None = opt(None, help="file with a system message put before every training question "
