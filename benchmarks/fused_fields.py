@@ -1,0 +1,74 @@
+"""Which field of a `fused` trace a model gets wrong: every field judged against the model's own earlier fields.
+
+Usage: python benchmarks/fused_fields.py SAMPLES.jsonl
+SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
+samples.jsonl. Fields, per line k and group i (traces.mul_fused):
+    label   the line's digit d: the second number's digit at place k (a lookup by the question's mark)
+    a       the first number's digit at place i; line 0 reads it by mark, later lines may copy it from above
+    t       a * d + r + c computed from the model's own a, d, r (its line above) and c (its group before),
+            split into lines with d = 0 (an addition only) and d > 0 (a product and an addition)
+The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import re
+
+LINE = re.compile(r"(.)(\d)=((?:\D\d{4})+) (\d+)(_*)")
+GROUP = re.compile(r"(\D)(\d)(\d)(\d\d)")
+
+
+def fields(rows: list[dict]) -> collections.Counter:
+    c: collections.Counter = collections.Counter()
+    for r in rows:
+        a_num, b_num = map(int, r["id"].split("-")[1:3])
+        n_a = len(str(a_num))
+        above: list[int] = []
+        for k, line in enumerate(r["completion"].splitlines()):
+            m = LINE.fullmatch(line)
+            if not m:
+                break
+            d = int(m.group(2))
+            c["label", "n"] += 1
+            c["label", "ok"] += d == b_num // 10**k % 10
+            groups = GROUP.findall(m.group(3))
+            above = above or [0] * (len(groups) + 1)
+            carry, sums = 0, []
+            for i, (_, a, dd, t) in enumerate(groups):
+                a, dd, t = int(a), int(dd), int(t)
+                where = ("a line 0, digit of the number" if i < n_a else "a line 0, padding") if k == 0 else "a later lines"
+                c[where, "n"] += 1
+                c[where, "ok"] += a == a_num // 10**i % 10
+                want = a * dd + above[i + 1] + carry
+                kind = "t with d = 0" if dd == 0 else "t with d > 0"
+                c[kind, "n"] += 1
+                c[kind, "ok"] += t == want
+                c[kind, "tens wrong"] += t // 10 != want // 10
+                c[kind, "ones wrong"] += t % 10 != want % 10
+                carry = t // 10
+                sums.append(t % 10)
+            above = [*sums, carry]
+    return c
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("samples")
+    args = ap.parse_args()
+    rows = [json.loads(ln) for ln in open(args.samples, encoding="utf-8")]
+    if "train_step" in rows[0]:
+        print(f"validation round at step {rows[0]['train_step']}")
+    c = fields(rows)
+    print(f"{len(rows)} answers, {sum(r['correct'] for r in rows)} right")
+    print("| field | right | of | share | tens wrong | ones wrong |\n|---|---:|---:|---:|---:|---:|")
+    for name in sorted({k for k, _ in c}):
+        n, ok = c[name, "n"], c[name, "ok"]
+        extra = f"{c[name, 'tens wrong']} | {c[name, 'ones wrong']}" if name.startswith("t ") else "|"
+        print(f"| {name} | {ok} | {n} | {ok / max(n, 1):.1%} | {extra} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""benchmarks/fused_fields.py counts a right trace as right everywhere and pins a slip to its field."""
+
+import importlib.util
+
+from mathcoach.problems.problem import Problem
+from mathcoach.problems.traces import render
+
+from .conftest import REPO
+
+_spec = importlib.util.spec_from_file_location("fused_fields", REPO / "benchmarks" / "fused_fields.py")
+fused_fields = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fused_fields)
+
+
+def _row(a: int, b: int, text: str) -> dict:
+    return {"id": f"mul-{a}-{b}", "completion": text, "correct": False}
+
+
+def _problem(a: int, b: int) -> Problem:
+    return Problem(id=f"mul-{a}-{b}", op="mul", a=a, b=b, answer=str(a * b), digits_a=len(str(a)),
+                   digits_b=len(str(b)), question=f"What is {a} * {b}?", phrasing="what_is", seed=0)
+
+
+def test_a_right_trace_is_right_in_every_field():
+    c = fused_fields.fields([_row(a, b, render(_problem(a, b), "fused")) for a, b in ((16, 88), (890402, 373235))])
+    names = {k for k, _ in c}
+    assert {"label", "a line 0, digit of the number", "t with d = 0", "t with d > 0"} <= names
+    assert all(c[name, "ok"] == c[name, "n"] > 0 for name in names)
+
+
+def test_a_wrong_ones_digit_is_counted_once_as_a_product_error():
+    text = render(_problem(16, 88), "fused")
+    slipped = text.replace("Α8=α6848", "Α8=α6847", 1)  # first group of line 0: 6 * 8 = 48 written as 47
+    c = fused_fields.fields([_row(16, 88, slipped)])
+    assert c["t with d > 0", "n"] - c["t with d > 0", "ok"] == 1 and c["t with d > 0", "ones wrong"] == 1
+    wrong_a = c["a line 0, digit of the number", "n"] - c["a line 0, digit of the number", "ok"]
+    assert wrong_a == 0 and c["label", "ok"] == c["label", "n"]
