@@ -39,7 +39,7 @@ def fields(rows: list[dict]) -> collections.Counter:
             carry, sums = 0, []
             for i, (_, a, dd, t) in enumerate(groups):
                 a, dd, t = int(a), int(dd), int(t)
-                where = ("a line 0, digit of the number" if i < n_a else "a line 0, padding") if k == 0 else "a later lines"
+                where = "a later lines" if k else "a line 0, digit of the number" if i < n_a else "a line 0, padding"
                 c[where, "n"] += 1
                 c[where, "ok"] += a == a_num // 10**i % 10
                 want = a * dd + above[i + 1] + carry
