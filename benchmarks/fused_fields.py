@@ -5,6 +5,7 @@ SAMPLES is a training run's val_samples.jsonl (it holds the latest validation ro
 samples.jsonl. Fields, per line k and group i (traces.mul_fused):
     label   the line's digit d: the second number's digit at place k (a lookup by the question's mark)
     a       the first number's digit at place i; line 0 reads it by mark, later lines may copy it from above
+    d       the line's digit written again in each group (a copy from the group before)
     t       a * d + r + c computed from the model's own a, d, r (its line above) and c (its group before),
             split into lines with d = 0 (an addition only) and d > 0 (a product and an addition)
 The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
@@ -42,6 +43,8 @@ def fields(rows: list[dict]) -> collections.Counter:
                 where = "a later lines" if k else "a line 0, digit of the number" if i < n_a else "a line 0, padding"
                 c[where, "n"] += 1
                 c[where, "ok"] += a == a_num // 10**i % 10
+                c["d", "n"] += 1
+                c["d", "ok"] += dd == d
                 want = a * dd + above[i + 1] + carry
                 kind = "t with d = 0" if dd == 0 else "t with d > 0"
                 c[kind, "n"] += 1

@@ -24,7 +24,7 @@ def _problem(a: int, b: int) -> Problem:
 def test_a_right_trace_is_right_in_every_field():
     c = fused_fields.fields([_row(a, b, render(_problem(a, b), "fused")) for a, b in ((16, 88), (890402, 373235))])
     names = {k for k, _ in c}
-    assert {"label", "a line 0, digit of the number", "t with d = 0", "t with d > 0"} <= names
+    assert {"label", "a line 0, digit of the number", "d", "t with d = 0", "t with d > 0"} <= names
     assert all(c[name, "ok"] == c[name, "n"] > 0 for name in names)
 
 
@@ -34,4 +34,10 @@ def test_a_wrong_ones_digit_is_counted_once_as_a_product_error():
     c = fused_fields.fields([_row(16, 88, slipped)])
     assert c["t with d > 0", "n"] - c["t with d > 0", "ok"] == 1 and c["t with d > 0", "ones wrong"] == 1
     wrong_a = c["a line 0, digit of the number", "n"] - c["a line 0, digit of the number", "ok"]
-    assert wrong_a == 0 and c["label", "ok"] == c["label", "n"]
+    assert wrong_a == 0 and c["label", "ok"] == c["label", "n"] and c["d", "ok"] == c["d", "n"]
+
+
+def test_a_group_that_copies_the_line_digit_wrongly_is_a_d_error():
+    slipped = render(_problem(16, 88), "fused").replace("β1812", "β1712", 1)  # line 0, second group: d 8 -> 7
+    c = fused_fields.fields([_row(16, 88, slipped)])
+    assert c["d", "n"] - c["d", "ok"] == 1
