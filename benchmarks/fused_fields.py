@@ -1,4 +1,4 @@
-"""Which field of a `fused` trace a model gets wrong: every field judged against the model's own earlier fields.
+"""Which field of a `fused` or `staged` trace a model gets wrong: every field judged on the model's own earlier fields.
 
 Usage: python benchmarks/fused_fields.py SAMPLES.jsonl
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
@@ -8,6 +8,8 @@ samples.jsonl. Fields, per line k and group i (traces.mul_fused):
     d       the line's digit written again in each group (a copy from the group before)
     t       a * d + r + c computed from the model's own a, d, r (its line above) and c (its group before),
             split into lines with d = 0 (an addition only) and d > 0 (a product and an addition)
+`staged` groups (traces.mul_staged) also write p = a * d before t; there p is judged on the model's own a and d,
+and t = p + r + c on the model's own p, r and c.
 The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
 """
 
@@ -18,8 +20,8 @@ import collections
 import json
 import re
 
-LINE = re.compile(r"(.)(\d)=((?:\D\d{4})+) (\d+)(_*)")
-GROUP = re.compile(r"(\D)(\d)(\d)(\d\d)")
+LINE = re.compile(r"(.)(\d)=((?:\D\d{4})+|(?:\D\d{6})+) (\d+)(_*)")  # fused groups | staged groups
+GROUP = re.compile(r"(\D)(\d)(\d)(\d\d)?(\d\d)")  # mark, a, d, [p,] t
 
 
 def fields(rows: list[dict]) -> collections.Counter:
@@ -37,15 +39,23 @@ def fields(rows: list[dict]) -> collections.Counter:
             c["label", "ok"] += d == b_num // 10**k % 10
             groups = GROUP.findall(m.group(3))
             above = above or [0] * (len(groups) + 1)
+            if len(groups) + 1 != len(above):  # a line with more or fewer groups than the one above: stop reading
+                c["lines of the wrong length", "n"] += 1
+                break
             carry, sums = 0, []
-            for i, (_, a, dd, t) in enumerate(groups):
+            for i, (_, a, dd, p, t) in enumerate(groups):
                 a, dd, t = int(a), int(dd), int(t)
                 where = "a later lines" if k else "a line 0, digit of the number" if i < n_a else "a line 0, padding"
                 c[where, "n"] += 1
                 c[where, "ok"] += a == a_num // 10**i % 10
                 c["d", "n"] += 1
                 c["d", "ok"] += dd == d
-                want = a * dd + above[i + 1] + carry
+                product = a * dd
+                if p:  # staged: the product is its own field, and the addition builds on what the model wrote
+                    c["p = a * d", "n"] += 1
+                    c["p = a * d", "ok"] += int(p) == product
+                    product = int(p)
+                want = product + above[i + 1] + carry
                 kind = "t with d = 0" if dd == 0 else "t with d > 0"
                 c[kind, "n"] += 1
                 c[kind, "ok"] += t == want

@@ -41,3 +41,20 @@ def test_a_group_that_copies_the_line_digit_wrongly_is_a_d_error():
     slipped = render(_problem(16, 88), "fused").replace("β1812", "β1712", 1)  # line 0, second group: d 8 -> 7
     c = fused_fields.fields([_row(16, 88, slipped)])
     assert c["d", "n"] - c["d", "ok"] == 1
+
+
+def test_staged_products_and_additions_are_judged_apart():
+    """A wrong product counts against p only; the addition after it is judged on the product the model wrote."""
+    text = render(_problem(16, 88), "staged")
+    assert fused_fields.fields([_row(16, 88, text)])["p = a * d", "ok"] == 72
+    slipped = text.replace("Α8=α684848", "Α8=α684747", 1)  # line 0, first group: 6 * 8 written 47, then 47 + 0 + 0
+    c = fused_fields.fields([_row(16, 88, slipped)])
+    assert c["p = a * d", "n"] - c["p = a * d", "ok"] == 1
+    assert c["t with d > 0", "ok"] == c["t with d > 0", "n"]  # 47 + 0 + 0 = 47 is a right addition
+
+
+def test_a_line_with_an_extra_group_stops_the_reading_instead_of_crashing():
+    lines = render(_problem(16, 88), "staged").splitlines()
+    lines[1] = lines[1].replace(" 08", "η000000 08", 1)  # line 1 grows a seventh group
+    c = fused_fields.fields([_row(16, 88, "\n".join(lines))])
+    assert c["lines of the wrong length", "n"] == 1 and c["label", "n"] == 2

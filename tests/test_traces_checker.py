@@ -146,6 +146,20 @@ def test_fused_trace_reads_every_input_where_the_docstring_says(p):
     assert answer.strip() == str(p.a * p.b) and int(done) == p.a * p.b
 
 
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_staged_trace_is_fused_with_each_digit_product_written_before_its_add(p):
+    """A `staged` group is the `fused` group with a * d inserted as two digits before t: every other field, and so
+    every read and the answer, is the same as in `fused` (whose reads the test above re-derives)."""
+    staged_body, staged_answer = render(p, "staged").rsplit("\nAnswer: ", 1)
+    fused_body, fused_answer = render(p, "fused").rsplit("\nAnswer: ", 1)
+    assert staged_answer == fused_answer
+    for staged, fused in zip(staged_body.splitlines(), fused_body.splitlines(), strict=True):
+        head, groups, tail = re.fullmatch(r"(..=)((?:\D\d{6})+)( .*)", staged).groups()
+        parts = re.findall(r"(\D)(\d)(\d)(\d\d)(\d\d)", groups)
+        assert all(int(pp) == int(a) * int(d) for _, a, d, pp, _ in parts), staged
+        assert head + "".join(m + a + d + t for m, a, d, _, t in parts) + tail == fused
+
 @given(problems(ops=("add", "sub", "div")))
 @settings(max_examples=200)
 def test_column_traces_compose_the_answer(p):

@@ -233,9 +233,34 @@ def test_digit_marks_reach_training_eval_and_serve_through_the_saved_template(tm
     assert res["config"]["digit_marks"] is True and res["config"]["format"] == "places"
 
 
+def test_place_tokens_reach_training_eval_and_serve_through_the_saved_template(tmp_path):
+    from transformers import AutoTokenizer
+
+    from mathcoach.models.hf import render_prompt
+    from mathcoach.train.scratch import PLACE_TOKENS
+
+    train = make_rows(tmp_path, "train", 8, fmt="staged")
+    val = make_rows(tmp_path, "val", 2, fmt="staged")
+    out, res = run_train(TrainConfig(train=str(train), val=str(val), from_scratch="tiny", method="full", max_steps=2,
+                                     eval_steps=2, eval_problems=2, batch_size=4, bf16=False, place_tokens=True,
+                                     max_length=800, output=str(tmp_path / "s")), quiet=True)
+    tok = AutoTokenizer.from_pretrained(out)
+    prompt = render_prompt(tok, [{"role": "user", "content": "What is 16 * 780969?"}])  # the path eval and serve take
+    first = PLACE_TOKENS[0][10 * 1 + 1] + PLACE_TOKENS[0][6]  # 1 at the tens, 6 at the ones
+    second = "".join(PLACE_TOKENS[1][10 * k + int(v)] for k, v in zip(range(5, -1, -1), "780969"))
+    assert f"What is {first} * {second}?" in prompt
+    ids = tok(prompt)["input_ids"]
+    assert tok.unk_token_id not in ids and len(ids) == len(tok(prompt.replace(first, "16"))["input_ids"])
+    reply = render_prompt(tok, [{"role": "user", "content": "7 x 8 = ?"}, {"role": "assistant", "content": "56"}],
+                          add_generation_prompt=False)
+    assert f"{PLACE_TOKENS[0][7]} x {PLACE_TOKENS[1][8]} = ?" in reply and "\n56<|im_end|>" in reply
+    assert res["config"]["place_tokens"] is True and res["config"]["format"] == "staged"
+
 @pytest.mark.parametrize("extra,needle", [
     (["--method", "sgd"], "invalid choice"),
     (["--digit-marks"], "--digit-marks"),
+    (["--place-tokens"], "--place-tokens"),
+    (["--from-scratch", "tiny", "--method", "full", "--digit-marks", "--place-tokens"], "not both"),
     (["--method", "qlora"], "qlora needs a CUDA GPU"),
     (["--from-scratch", "tiny", "--method", "lora"], "--method"),
     (["--from-scratch", "huge", "--method", "full"], "--from-scratch"),

@@ -31,6 +31,8 @@ class TrainConfig:
                                    f"fine-tuning --model: {' | '.join(SCRATCH_SIZES)}", metavar="SIZE")
     digit_marks: bool = opt(False, help="with --from-scratch: the chat template marks each digit of the question's "
                             "numbers with its place (pairs with --format places or fused)")
+    place_tokens: bool = opt(False, help="with --from-scratch: the chat template writes each digit of the question's "
+                             "numbers as one token of its number, place and value (pairs with --format staged)")
     output: str | None = opt(None, help="output directory (default: runs/train/<time>-<model>-<data>)", metavar="DIR")
     resume: bool = opt(False, help="continue from the last checkpoint in --output")
     system_prompt: str | None = opt(None, help="file with a system message put before every training question "
@@ -92,9 +94,14 @@ class TrainConfig:
             if self.method != "full":
                 raise ConfigError("method", f"a model trained from scratch has no base to adapt; use --method full, "
                                   f"not {self.method}")
-        if self.digit_marks and self.from_scratch is None:
-            raise ConfigError("digit_marks", "only a model trained --from-scratch gets a new chat template; "
-                              "drop --digit-marks or add --from-scratch")
+        for name in ("digit_marks", "place_tokens"):
+            if getattr(self, name) and self.from_scratch is None:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(name, f"only a model trained --from-scratch gets a new chat template; drop {flag} "
+                                  "or add --from-scratch")
+        if self.digit_marks and self.place_tokens:
+            raise ConfigError("place_tokens", "a template writes the question's digits one way: choose "
+                              "--digit-marks or --place-tokens, not both")
         for name, low in (("batch_size", 1), ("grad_accum", 1), ("max_length", 16), ("lora_r", 1), ("lora_alpha", 1),
                           ("eval_steps", 1), ("eval_problems", 1), ("early_stopping", 0), ("save_total_limit", 1),
                           ("logging_steps", 1)):

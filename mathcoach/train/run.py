@@ -99,7 +99,8 @@ def load_model_and_tokenizer(cfg: TrainConfig, train_rows: list[dict], out: Path
         from mathcoach.train.scratch import build_scratch_model
 
         base = build_scratch_model(cfg.from_scratch, train_rows, out / "scratch-init", cfg.seed,
-                                   max_positions=max(2048, cfg.max_length), marks=cfg.digit_marks)
+                                   max_positions=max(2048, cfg.max_length),
+                                   digits="tokens" if cfg.place_tokens else "marks" if cfg.digit_marks else None)
     else:
         base = base_model_dir(cfg)
     tokenizer = AutoTokenizer.from_pretrained(base)

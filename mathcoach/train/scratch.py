@@ -28,30 +28,53 @@ CHAT_TEMPLATE = (
 # at a distance that changes from problem to problem, which a 4M-parameter model got right for both 6-digit
 # operands in only 14% of problems (benchmarks/RESULTS.md); a mark turns it into a lookup by content. The text-level
 # counterpart of Abacus embeddings (McLeish et al., 2024), kept in the template so eval and serve see it too.
-MARKED_TEMPLATE = (
-    "{%- macro marked(text) -%}"
-    "{%- set ns = namespace(runs=[], n=0) -%}"
-    "{%- for ch in text -%}{%- if ch in '0123456789' -%}{%- set ns.n = ns.n + 1 -%}"
-    "{%- else -%}{%- if ns.n -%}{%- set ns.runs = ns.runs + [ns.n] -%}{%- endif -%}{%- set ns.n = 0 -%}{%- endif -%}"
-    "{%- endfor -%}{%- if ns.n -%}{%- set ns.runs = ns.runs + [ns.n] -%}{%- endif -%}"
-    "{%- set st = namespace(r=0, i=0) -%}"
-    "{%- for ch in text -%}{%- if ch in '0123456789' -%}"
-    "{%- set place = ns.runs[st.r] - st.i - 1 -%}{%- set marks = '" + GREEK_UPPER + "' if st.r % 2 else '"
-    + GREEK_LOWER + "' -%}"
-    "{{- marks[place] if place < marks | length else '' -}}{{- ch -}}{%- set st.i = st.i + 1 -%}"
-    "{%- else -%}{%- if st.i -%}{%- set st.r = st.r + 1 -%}{%- set st.i = 0 -%}{%- endif -%}{{- ch -}}{%- endif -%}"
-    "{%- endfor -%}{%- endmacro -%}"
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' }}"
-    "{{- marked(message['content']) if message['role'] == 'user' else message['content'] -}}"
-    "{{ '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
+def _digit_template(emit: str) -> str:
+    """ChatML whose user messages have every digit rewritten by the Jinja expression ``emit``, which sees the digit
+    ``ch``, its ``place`` (0 = ones) and ``st.r``, the index of its number in the message (0 = first)."""
+    return (
+        "{%- macro marked(text) -%}"
+        "{%- set ns = namespace(runs=[], n=0) -%}"
+        "{%- for ch in text -%}{%- if ch in '0123456789' -%}{%- set ns.n = ns.n + 1 -%}"
+        "{%- else -%}{%- if ns.n -%}{%- set ns.runs = ns.runs + [ns.n] -%}{%- endif -%}{%- set ns.n = 0 -%}{%- endif -%}"
+        "{%- endfor -%}{%- if ns.n -%}{%- set ns.runs = ns.runs + [ns.n] -%}{%- endif -%}"
+        "{%- set st = namespace(r=0, i=0) -%}"
+        "{%- for ch in text -%}{%- if ch in '0123456789' -%}"
+        "{%- set place = ns.runs[st.r] - st.i - 1 -%}" + emit + "{%- set st.i = st.i + 1 -%}"
+        "{%- else -%}{%- if st.i -%}{%- set st.r = st.r + 1 -%}{%- set st.i = 0 -%}{%- endif -%}{{- ch -}}{%- endif -%}"
+        "{%- endfor -%}{%- endmacro -%}"
+        "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' }}"
+        "{{- marked(message['content']) if message['role'] == 'user' else message['content'] -}}"
+        "{{ '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+    )
 
 
-def char_tokenizer(rows: list[dict], marks: bool = False):
+MARKED_TEMPLATE = _digit_template(
+    "{%- set marks = '" + GREEK_UPPER + "' if st.r % 2 else '" + GREEK_LOWER + "' -%}"
+    "{{- marks[place] if place < marks | length else '' -}}{{- ch -}}")
+
+# --place-tokens: every digit of the question becomes ONE token that carries its number, its place and its value:
+# the first number's digit v at place k is PLACE_TOKENS[0][10 * k + v] (CJK ideographs, never in a trace), the
+# second's PLACE_TOKENS[1][...]; past PLACE_TOKEN_PLACES places a digit stays plain. Why: with `--digit-marks` a
+# trace finds a digit as "the token after the question's matching mark", two hops that a 4M-parameter model blurred
+# to the neighbouring digit (62% right after 60 minutes, benchmarks/RESULTS.md); here the trace's mark (Greek, as
+# in `staged`) finds the digit itself by content, in one hop. Abacus embeddings (McLeish et al., 2024) give digits
+# their place the same way, through the embedding; this keeps it in the tokenizer, so the model stays a plain Llama.
+PLACE_TOKEN_PLACES = 16
+PLACE_TOKENS = tuple("".join(chr(base + i) for i in range(10 * PLACE_TOKEN_PLACES)) for base in (0x4E00, 0x5000))
+PLACE_TOKEN_TEMPLATE = _digit_template(
+    "{%- set table = '" + PLACE_TOKENS[1] + "' if st.r % 2 else '" + PLACE_TOKENS[0] + "' -%}"
+    "{{- table[10 * place + ch | int] if place < " + str(PLACE_TOKEN_PLACES) + " else ch -}}")
+TEMPLATES = {None: CHAT_TEMPLATE, "marks": MARKED_TEMPLATE, "tokens": PLACE_TOKEN_TEMPLATE}
+
+
+def char_tokenizer(rows: list[dict], digits: str | None = None):
+    """``digits``: how the template writes the question's digits -- None (plain), "marks" or "tokens" (above)."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     chars = set(string.printable) | {"×", "÷", "−"} | set(GREEK_LOWER + GREEK_UPPER)
+    if digits == "tokens":
+        chars.update(PLACE_TOKENS[0] + PLACE_TOKENS[1])
     for row in rows:
         for m in row.get("messages", []):
             chars.update(str(m.get("content", "")))
@@ -65,17 +88,17 @@ def char_tokenizer(rows: list[dict], marks: bool = False):
     tok.add_special_tokens(SPECIALS)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|im_start|>", eos_token="<|im_end|>",
                                    pad_token="<|pad|>", unk_token="<|unk|>")
-    fast.chat_template = MARKED_TEMPLATE if marks else CHAT_TEMPLATE
+    fast.chat_template = TEMPLATES[digits]
     return fast
 
 
 def build_scratch_model(size: str, rows: list[dict], out: Path, seed: int, max_positions: int = 2048,
-                        marks: bool = False) -> Path:
+                        digits: str | None = None) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     layers, hidden, heads, inter = SCRATCH_SIZES[size]
-    tok = char_tokenizer(rows, marks)
+    tok = char_tokenizer(rows, digits)
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
                          num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=max_positions,
