@@ -8,8 +8,8 @@ samples.jsonl. Fields, per line k and group i (traces.mul_fused):
     d       the line's digit written again in each group (a copy from the group before)
     t       a * d + r + c computed from the model's own a, d, r (its line above) and c (its group before),
             split into lines with d = 0 (an addition only) and d > 0 (a product and an addition)
-`staged` groups (traces.mul_staged) also write p = a * d before t; there p is judged on the model's own a and d,
-and t = p + r + c on the model's own p, r and c.
+`staged` and `carryout` groups (traces.mul_staged) also write p = a * d before t; there p is judged on the model's
+own a and d, and t = p + r + c on the model's own p, r and c.
 The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
 """
 

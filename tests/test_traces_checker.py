@@ -160,6 +160,27 @@ def test_staged_trace_is_fused_with_each_digit_product_written_before_its_add(p)
         assert all(int(pp) == int(a) * int(d) for _, a, d, pp, _ in parts), staged
         assert head + "".join(m + a + d + t for m, a, d, _, t in parts) + tail == fused
 
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_carryout_every_group_reads_the_sum_digit_above_from_the_next_group(p):
+    """In `carryout` each group's t is its product + the ones of the next group on the line above (0 for the top
+    group) + the group before's tens; the top group, for a zero digit past the frame, holds the line's carry-out."""
+    body, answer = render(p, "carryout").rsplit("\nAnswer: ", 1)
+    frame = max(6, len(str(p.a)), len(str(p.b)))
+    above: list[int] = []
+    for line in body.splitlines():
+        groups = re.findall(r"(\D)(\d)(\d)(\d\d)(\d\d)", re.fullmatch(r"..=(\S+) .*", line).group(1))
+        assert len(groups) == frame + 1 and groups[-1][0] == GREEK_LOWER[frame] and groups[-1][1] == "0"
+        carry, ones = 0, []
+        for i, (_, a, d, pp, t) in enumerate(groups):
+            up = above[i + 1] if above and i < frame else 0
+            assert int(pp) == int(a) * int(d) and int(t) == int(pp) + up + carry, (line, i)
+            carry = int(t) // 10
+            ones.append(int(t) % 10)
+        assert carry == 0  # the top group never carries out
+        above = ones
+    assert answer.strip() == str(p.a * p.b)
+
 @given(problems(ops=("add", "sub", "div")))
 @settings(max_examples=200)
 def test_column_traces_compose_the_answer(p):
