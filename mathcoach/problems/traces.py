@@ -345,6 +345,27 @@ def mul_places(p: Problem) -> list[Step]:
                         (Digits(done), COPY)))
     return steps
 
+def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False) -> list[Step]:
+    """The lines of `fused`; ``product`` writes a * d before each t (`staged`), ``top`` adds a group past the frame
+    (`carryout`)."""
+    frame = _frame(p)
+    a_digits = [p.a // 10**i % 10 for i in range(frame)] + [0] * top
+    n = len(a_digits)
+    steps, rest, done = [], 0, ""
+    for k in range(2 * frame):
+        d = p.b // 10**k % 10
+        groups, carry = [], 0
+        for i, a in enumerate(a_digits):
+            r = rest // 10 ** (i + 1) % 10 if i < n - 1 else rest // 10**n  # the top group takes the rest
+            t = a * d + r + carry
+            groups.append((Digits(f"{a}{d}{a * d:02d}{t:02d}" if product else f"{a}{d}{t:02d}"), PRODUCT))
+            carry = t // 10
+        rest = rest // 10 + p.a * d
+        done = str(rest % 10) + done
+        template = LINE_LABELS[k] + "{}=" + "".join(GREEK_LOWER[i] + "{}" for i in range(n)) + " {}"
+        steps.append(_s(template + "_" * (2 * frame - len(done)), (d, COPY), *groups, (Digits(done), COPY)))
+    return steps
+
 
 def mul_fused(p: Problem) -> list[Step]:
     """`places` with every digit of the products computed by one fused multiply-add whose four inputs sit at fixed
@@ -370,22 +391,7 @@ def mul_fused(p: Problem) -> list[Step]:
     minutes, then a late climb (29% after 100, 40% after 125): the additions were learned at once, the product
     folded into the same token as the addition and the lookups by mark came last, so the scratch recipe still
     uses `framed`."""
-    frame = _frame(p)
-    a_digits = [p.a // 10**i % 10 for i in range(frame)]
-    steps, rest, done = [], 0, ""
-    for k in range(2 * frame):
-        d = p.b // 10**k % 10
-        groups, carry = [], 0
-        for i, a in enumerate(a_digits):
-            r = rest // 10 ** (i + 1) % 10 if i < frame - 1 else rest // 10**frame  # the top group takes the rest
-            t = a * d + r + carry
-            groups.append((Digits(f"{a}{d}{t:02d}"), PRODUCT))
-            carry = t // 10
-        rest = rest // 10 + p.a * d
-        done = str(rest % 10) + done
-        template = LINE_LABELS[k] + "{}=" + "".join(GREEK_LOWER[i] + "{}" for i in range(frame)) + " {}"
-        steps.append(_s(template + "_" * (2 * frame - len(done)), (d, COPY), *groups, (Digits(done), COPY)))
-    return steps
+    return _multiply_add_lines(p)
 
 
 def mul_staged(p: Problem, top: bool = False) -> list[Step]:
@@ -406,23 +412,7 @@ def mul_staged(p: Problem, top: bool = False) -> list[Step]:
     lookups (62%): benchmarks/RESULTS.md. Here the product is a 100-entry table of its two neighbours, and the
     add that follows has the same shape as the additions that were learned. ``top`` adds one more group, for the
     first number's (zero) digit past the frame: the `carryout` format, below."""
-    frame = _frame(p)
-    a_digits = [p.a // 10**i % 10 for i in range(frame)] + [0] * top
-    n = len(a_digits)
-    steps, rest, done = [], 0, ""
-    for k in range(2 * frame):
-        d = p.b // 10**k % 10
-        groups, carry = [], 0
-        for i, a in enumerate(a_digits):
-            r = rest // 10 ** (i + 1) % 10 if i < n - 1 else rest // 10**n  # the top group takes the rest
-            t = a * d + r + carry
-            groups.append((Digits(f"{a}{d}{a * d:02d}{t:02d}"), PRODUCT))
-            carry = t // 10
-        rest = rest // 10 + p.a * d
-        done = str(rest % 10) + done
-        template = LINE_LABELS[k] + "{}=" + "".join(GREEK_LOWER[i] + "{}" for i in range(n)) + " {}"
-        steps.append(_s(template + "_" * (2 * frame - len(done)), (d, COPY), *groups, (Digits(done), COPY)))
-    return steps
+    return _multiply_add_lines(p, product=True, top=top)
 
 
 def mul_carryout(p: Problem) -> list[Step]:
