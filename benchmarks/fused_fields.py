@@ -1,4 +1,4 @@
-"""Which field of a `fused` or `staged` trace a model gets wrong: every field judged on the model's own earlier fields.
+"""Which field of a `fused`, `staged` or `carryout` trace a model gets wrong, each judged on the model's own inputs.
 
 Usage: python benchmarks/fused_fields.py SAMPLES.jsonl
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
@@ -20,7 +20,7 @@ import collections
 import json
 import re
 
-LINE = re.compile(r"(.)(\d)=((?:\D\d{4})+|(?:\D\d{6})+) (\d+)(_*)")  # fused groups | staged groups
+LINE = re.compile(r"(.)(\d)=((?:\D\d{4})+|(?:\D\d{6})+) (\d+)(_*)")  # fused groups | staged/carryout groups
 GROUP = re.compile(r"(\D)(\d)(\d)(\d\d)?(\d\d)")  # mark, a, d, [p,] t
 
 

@@ -160,6 +160,7 @@ def test_staged_trace_is_fused_with_each_digit_product_written_before_its_add(p)
         assert all(int(pp) == int(a) * int(d) for _, a, d, pp, _ in parts), staged
         assert head + "".join(m + a + d + t for m, a, d, _, t in parts) + tail == fused
 
+
 @given(problems(ops=("mul",)))
 @settings(max_examples=200)
 def test_carryout_every_group_reads_the_sum_digit_above_from_the_next_group(p):
@@ -180,6 +181,7 @@ def test_carryout_every_group_reads_the_sum_digit_above_from_the_next_group(p):
         assert carry == 0  # the top group never carries out
         above = ones
     assert answer.strip() == str(p.a * p.b)
+
 
 @given(problems(ops=("add", "sub", "div")))
 @settings(max_examples=200)

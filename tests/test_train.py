@@ -213,48 +213,45 @@ def test_from_scratch_specialist_is_an_ordinary_model_directory(tmp_path):
     assert res["config"]["format"] == "reversed"
 
 
-def test_digit_marks_reach_training_eval_and_serve_through_the_saved_template(tmp_path):
+def _scratch_prompts(tmp_path, fmt: str, max_length: int, **template_flag):
+    """Train a scratch model two steps with a digit template; return its saved tokenizer, its results, and the
+    rendered question and question-plus-reply, built by the function eval and serve use."""
     from transformers import AutoTokenizer
 
     from mathcoach.models.hf import render_prompt
 
-    train = make_rows(tmp_path, "train", 8, fmt="places")
-    val = make_rows(tmp_path, "val", 2, fmt="places")
+    train = make_rows(tmp_path, "train", 8, fmt=fmt)
+    val = make_rows(tmp_path, "val", 2, fmt=fmt)
     out, res = run_train(TrainConfig(train=str(train), val=str(val), from_scratch="tiny", method="full", max_steps=2,
-                                     eval_steps=2, eval_problems=2, batch_size=4, bf16=False, digit_marks=True,
-                                     max_length=640, output=str(tmp_path / "s")), quiet=True)
+                                     eval_steps=2, eval_problems=2, batch_size=4, bf16=False, max_length=max_length,
+                                     output=str(tmp_path / "s"), **template_flag), quiet=True)
     tok = AutoTokenizer.from_pretrained(out)
-    prompt = render_prompt(tok, [{"role": "user", "content": "What is 16 * 780969?"}])  # the path eval and serve take
-    assert "What is β1α6 * Ζ7Ε8Δ0Γ9Β6Α9?" in prompt
-    assert tok.unk_token_id not in tok(prompt)["input_ids"]  # every mark is a token of its own
+    prompt = render_prompt(tok, [{"role": "user", "content": "What is 16 * 780969?"}])
     reply = render_prompt(tok, [{"role": "user", "content": "7 x 8 = ?"}, {"role": "assistant", "content": "56"}],
                           add_generation_prompt=False)
+    return tok, res, prompt, reply
+
+
+def test_digit_marks_reach_training_eval_and_serve_through_the_saved_template(tmp_path):
+    tok, res, prompt, reply = _scratch_prompts(tmp_path, "places", 640, digit_marks=True)
+    assert "What is β1α6 * Ζ7Ε8Δ0Γ9Β6Α9?" in prompt
+    assert tok.unk_token_id not in tok(prompt)["input_ids"]  # every mark is a token of its own
     assert "α7 x Α8 = ?" in reply and "\n56<|im_end|>" in reply  # only the question is marked
     assert res["config"]["digit_marks"] is True and res["config"]["format"] == "places"
 
 
 def test_place_tokens_reach_training_eval_and_serve_through_the_saved_template(tmp_path):
-    from transformers import AutoTokenizer
-
-    from mathcoach.models.hf import render_prompt
     from mathcoach.train.scratch import PLACE_TOKENS
 
-    train = make_rows(tmp_path, "train", 8, fmt="staged")
-    val = make_rows(tmp_path, "val", 2, fmt="staged")
-    out, res = run_train(TrainConfig(train=str(train), val=str(val), from_scratch="tiny", method="full", max_steps=2,
-                                     eval_steps=2, eval_problems=2, batch_size=4, bf16=False, place_tokens=True,
-                                     max_length=800, output=str(tmp_path / "s")), quiet=True)
-    tok = AutoTokenizer.from_pretrained(out)
-    prompt = render_prompt(tok, [{"role": "user", "content": "What is 16 * 780969?"}])  # the path eval and serve take
+    tok, res, prompt, reply = _scratch_prompts(tmp_path, "carryout", 880, place_tokens=True)
     first = PLACE_TOKENS[0][10 * 1 + 1] + PLACE_TOKENS[0][6]  # 1 at the tens, 6 at the ones
     second = "".join(PLACE_TOKENS[1][10 * k + int(v)] for k, v in zip(range(5, -1, -1), "780969"))
     assert f"What is {first} * {second}?" in prompt
     ids = tok(prompt)["input_ids"]
     assert tok.unk_token_id not in ids and len(ids) == len(tok(prompt.replace(first, "16"))["input_ids"])
-    reply = render_prompt(tok, [{"role": "user", "content": "7 x 8 = ?"}, {"role": "assistant", "content": "56"}],
-                          add_generation_prompt=False)
     assert f"{PLACE_TOKENS[0][7]} x {PLACE_TOKENS[1][8]} = ?" in reply and "\n56<|im_end|>" in reply
-    assert res["config"]["place_tokens"] is True and res["config"]["format"] == "staged"
+    assert res["config"]["place_tokens"] is True and res["config"]["format"] == "carryout"
+
 
 @pytest.mark.parametrize("extra,needle", [
     (["--method", "sgd"], "invalid choice"),

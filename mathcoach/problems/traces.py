@@ -345,6 +345,7 @@ def mul_places(p: Problem) -> list[Step]:
                         (Digits(done), COPY)))
     return steps
 
+
 def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False) -> list[Step]:
     """The lines of `fused`; ``product`` writes a * d before each t (`staged`), ``top`` adds a group past the frame
     (`carryout`)."""
@@ -394,7 +395,7 @@ def mul_fused(p: Problem) -> list[Step]:
     return _multiply_add_lines(p)
 
 
-def mul_staged(p: Problem, top: bool = False) -> list[Step]:
+def mul_staged(p: Problem) -> list[Step]:
     """`fused` with the digit product written on its own before the add: each group is the first number's mark
     and digit, the line's digit d, the two digits of a_i * d, then the two digits of t = a_i * d + r + c (r and c
     as in `fused`). For 16 * 88:
@@ -410,9 +411,8 @@ def mul_staged(p: Problem, top: bool = False) -> list[Step]:
     Why: trained on `fused`, a 4M-parameter model learned every fixed-distance read and every plain addition
     within 60 minutes, but not the product folded into the addition (61% of those digits right) nor the mark
     lookups (62%): benchmarks/RESULTS.md. Here the product is a 100-entry table of its two neighbours, and the
-    add that follows has the same shape as the additions that were learned. ``top`` adds one more group, for the
-    first number's (zero) digit past the frame: the `carryout` format, below."""
-    return _multiply_add_lines(p, product=True, top=top)
+    add that follows has the same shape as the additions that were learned."""
+    return _multiply_add_lines(p, product=True)
 
 
 def mul_carryout(p: Problem) -> list[Step]:
@@ -426,7 +426,8 @@ def mul_carryout(p: Problem) -> list[Step]:
     Why: trained on `staged`, a 4M-parameter model got every lookup, copy and digit product of 300 held-out 6x6
     problems right, and 99.4% of the adds; 36 of its 55 wrong adds were in the top group, the one group whose
     sum digit above sits elsewhere (the tens of the line above's top group), so 6x6 was 83.7%: RESULTS.md."""
-    return mul_staged(p, top=True)
+    return _multiply_add_lines(p, product=True, top=True)
+
 
 def answer_places(p: Problem) -> str:
     """The last line's digits with leading zeros blanked: a copy at a fixed distance that still reads as the

@@ -32,7 +32,7 @@ class TrainConfig:
     digit_marks: bool = opt(False, help="with --from-scratch: the chat template marks each digit of the question's "
                             "numbers with its place (pairs with --format places or fused)")
     place_tokens: bool = opt(False, help="with --from-scratch: the chat template writes each digit of the question's "
-                             "numbers as one token of its number, place and value (pairs with --format staged)")
+                             "numbers as one token of its number, place and value (pairs with --format staged or carryout)")
     output: str | None = opt(None, help="output directory (default: runs/train/<time>-<model>-<data>)", metavar="DIR")
     resume: bool = opt(False, help="continue from the last checkpoint in --output")
     system_prompt: str | None = opt(None, help="file with a system message put before every training question "
