@@ -27,7 +27,7 @@ GROUP = re.compile(r"(\D)(\d)(\d)(\d\d)?(\d\d)")  # mark, a, d, [p,] t
 def fields(rows: list[dict]) -> collections.Counter:
     c: collections.Counter = collections.Counter()
     for r in rows:
-        a_num, b_num = map(int, r["id"].split("-")[1:3])
+        a_num, b_num = r["a"], r["b"]  # eval sample rows carry their problem (eval/score.py PROBLEM_FIELDS)
         n_a = len(str(a_num))
         above: list[int] = []
         for k, line in enumerate(r["completion"].splitlines()):

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from mathcoach import __version__
+from mathcoach.errors import UserError
 
 EXIT_USAGE = 2
 
 
-class UsageError(Exception):
-    """Raised for anything the user can fix; main() prints it as one line and exits 2."""
+class UsageError(UserError):
+    """A command line argparse cannot take; main() prints it as one line and exits 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,29 +38,14 @@ def _data(ns: argparse.Namespace) -> int:
 
 
 def _overlap(ns: argparse.Namespace) -> int:
-    from mathcoach.problems.dataset import read_items
-    from mathcoach.problems.overlap import TrainIndex
+    from mathcoach.problems.overlap import check_overlap, overlap_markdown
 
     ngram_ns = tuple(sorted(set(ns.n)))
     if any(n < 1 for n in ngram_ns):
         raise UsageError("mathcoach overlap: error: --n must be 1 or more")
-    index = TrainIndex(read_items(ns.train), ngram_ns)
-    any_hits = False
-    print(f"train: {ns.train}")
-    header = " | ".join(f"{n}-gram" for n in ngram_ns)
-    print(f"| test file | items | exact question | same operands | {header} |")
-    print("|---|---:|---:|---:|" + "---:|" * len(ngram_ns))
-    examples = []
-    for path in ns.test:
-        rep = index.report(path, read_items(path))
-        any_hits |= rep.hits > 0
-        grams = " | ".join(str(rep.ngram[n]) for n in ngram_ns)
-        print(f"| {path} | {rep.items} | {rep.exact} | {rep.same_pair} | {grams} |")
-        examples += [f"  {path}: {q}" for q in rep.examples]
-    if examples:
-        print("examples of contaminated items:\n" + "\n".join(examples))
-    print("CONTAMINATED: test items overlap the training file" if any_hits else "clean: no overlap found")
-    return 1 if any_hits else 0
+    reports = check_overlap(ns.train, ns.test, ngram_ns)
+    print(overlap_markdown(ns.train, reports, ngram_ns))
+    return 1 if any(rep.hits for rep in reports) else 0
 
 
 def _eval(ns: argparse.Namespace) -> int:
@@ -68,6 +55,9 @@ def _eval(ns: argparse.Namespace) -> int:
 
     _, out = run_eval(resolve(EvalConfig, ns))
     print(out["summary"])
+    if out["all_failed"]:  # nothing was scored: say why on stderr rather than leave a table of n/a
+        print(f"mathcoach: error: every call failed; the commonest error: {out['commonest_error']}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -103,13 +93,26 @@ def _merge(ns: argparse.Namespace) -> int:
 
 
 def _serve(ns: argparse.Namespace) -> int:
+    from mathcoach.modeldir import read_record
     from mathcoach.models import load_model
     from mathcoach.serve import make_server
 
+    if not 0 <= ns.port <= 65535:
+        raise UsageError(f"mathcoach serve: error: --port must be 0..65535, got {ns.port}")
+    if ns.batch_size < 1:
+        raise UsageError(f"mathcoach serve: error: --batch-size must be 1 or more, got {ns.batch_size}")
+    if ns.adapter and not Path(ns.adapter).is_dir():
+        raise UsageError(f"mathcoach serve: error: --adapter: directory {ns.adapter} does not exist")
+    record = read_record(ns.adapter) or read_record(ns.model)
     backend = load_model(ns.model, adapter=ns.adapter, models_file=ns.models_file, batch_size=ns.batch_size)
-    server = make_server(backend, ns.served_name or ns.model, ns.host, ns.port, max_batch=ns.batch_size)
+    system = record.system_prompt if record else None
+    server = make_server(backend, ns.served_name or ns.model, ns.host, ns.port, max_batch=ns.batch_size,
+                         system=system)
     host, port = server.server_address[:2]
     print(f"serving {ns.served_name or ns.model} on http://{host}:{port}/v1", flush=True)
+    if record is not None:
+        print(f"trained format {record.format}" + ("; its training system message is added to requests that "
+                                                   "have none" if system else ""), file=sys.stderr, flush=True)
     import signal
 
     def _stop(signum, frame):  # SIGTERM stops as cleanly as Ctrl-C (background jobs may have SIGINT ignored)
@@ -139,9 +142,9 @@ def _runs(ns: argparse.Namespace) -> int:
 
 
 def _compare(ns: argparse.Namespace) -> int:
-    from mathcoach.eval.report import compare_runs
+    from mathcoach.eval.report import compare_markdown, compare_runs
 
-    print(compare_runs(ns.run_a, ns.run_b))
+    print(compare_markdown(compare_runs(ns.run_a, ns.run_b)))
     return 0
 
 
@@ -214,12 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mathcoach.config import ConfigError
-    from mathcoach.io import OutputError
-    from mathcoach.models import ModelSpecError
-    from mathcoach.models.openai_api import BackendError
-    from mathcoach.models.smollm2 import ModelUnavailable
-
+    """Run one subcommand. Mistakes a person can fix (every ``UserError``) end with one line and exit status 2;
+    anything else is a bug in mathcoach and keeps its traceback."""
     try:
         parser = build_parser()
         ns = parser.parse_args(argv)
@@ -229,12 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         return ns.func(ns)
     except UsageError as e:
         print(e, file=sys.stderr)
-    except (ConfigError, ModelSpecError, BackendError, ModelUnavailable) as e:
-        print(f"mathcoach: error: {e}", file=sys.stderr)
-    except (OutputError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
-        name = getattr(e, "filename", None)
-        print(f"mathcoach: error: {e.strerror + ': ' + str(name) if name else e}", file=sys.stderr)
-    except ValueError as e:  # unreadable input files: the message names file and line
+    except UserError as e:
         print(f"mathcoach: error: {e}", file=sys.stderr)
     except KeyboardInterrupt:
         print("mathcoach: interrupted; no partial output was written", file=sys.stderr)

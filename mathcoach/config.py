@@ -14,8 +14,10 @@ import dataclasses
 import tomllib
 from typing import Any
 
+from mathcoach.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """Invalid settings; str(e) is one line naming the flag and how to fix it."""
 
     def __init__(self, name: str, message: str):

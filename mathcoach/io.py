@@ -12,8 +12,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from mathcoach.errors import DataError, UserError
 
-class OutputError(OSError):
+
+class OutputError(UserError, OSError):
     """An output path cannot be written; the message names it and says why."""
 
 
@@ -63,17 +65,70 @@ def write_json(path: str | os.PathLike, obj) -> None:
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """All rows of a JSONL file; a bad line raises ValueError naming the file and line number."""
+    """All rows of a JSONL file; a bad line raises DataError naming the file and line number."""
     rows = []
-    with open(path, encoding="utf-8") as f:
+    try:
+        f = open(path, encoding="utf-8")
+    except OSError as e:
+        raise DataError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from None
+    with f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+                raise DataError(f"{path}:{n}: not valid JSON ({e.msg})") from None
             if not isinstance(row, dict):
-                raise ValueError(f"{path}:{n}: expected a JSON object per line")
+                raise DataError(f"{path}:{n}: expected a JSON object per line")
             rows.append(row)
     return rows
+
+
+def read_jsonl_whole_lines(path: str | os.PathLike) -> tuple[list[dict], int]:
+    """The rows of a file that a killed writer may have left mid-line, and the byte length of its whole lines.
+    A last line without its newline (or one that does not parse) is the torn write of a killed run: dropped."""
+    data = Path(path).read_bytes() if Path(path).is_file() else b""
+    end = data.rfind(b"\n") + 1
+    rows = []
+    for n, line in enumerate(data[:end].decode("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}:{n}: not valid JSON ({e.msg}); move the file away to start afresh") from None
+    return rows, end
+
+
+class JsonlLog:
+    """Append-only JSONL that survives a kill: each ``write`` appends whole lines and flushes them to the OS, so a
+    SIGKILL leaves every finished batch on disk. ``keep`` bytes of an existing file are kept (the whole lines a
+    resumed run continues from); anything after them is cut. ``rewrite`` replaces it atomically at the end."""
+
+    def __init__(self, path: str | os.PathLike, keep: int = 0):
+        self.path = check_writable(path)
+        self.f = open(self.path, "r+b" if keep and self.path.exists() else "wb")  # noqa: SIM115 -- held open
+        self.f.truncate(keep)
+        self.f.seek(keep)
+
+    def write(self, rows: list[dict]) -> None:
+        if rows:
+            self.f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
+            self.f.flush()
+
+    def close(self) -> None:
+        self.f.close()
+
+    def rewrite(self, rows: list[dict]) -> None:
+        self.close()
+        with atomic_writer(self.path) as f:
+            for r in rows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if not self.f.closed:
+            self.close()

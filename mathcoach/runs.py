@@ -102,9 +102,10 @@ def list_runs(limit: int = 20) -> list[dict]:
 
 
 def load_samples(run_dir: str | Path) -> list[dict]:
+    from mathcoach.errors import DataError
     from mathcoach.io import read_jsonl
 
     path = Path(run_dir) / "samples.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a finished run directory (no samples.jsonl)")
+        raise DataError(f"{run_dir} is not a run directory (no samples.jsonl)")
     return read_jsonl(path)

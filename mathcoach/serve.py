@@ -10,6 +10,7 @@ that send in parallel get the batched throughput of the ``hf`` backend. One thre
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import queue
 import threading
@@ -17,6 +18,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from mathcoach.errors import UserError
 from mathcoach.models.base import Completion, Request
 
 
@@ -66,7 +68,11 @@ class Batcher(threading.Thread):
 
 
 class BadRequest(ValueError):
-    pass
+    """A request body the API cannot take: answered with a 400."""
+
+
+class ServeError(UserError):
+    """The server cannot start as asked (the port is taken or out of range)."""
 
 
 def parse_chat_request(body: dict) -> list[Request]:
@@ -97,8 +103,21 @@ def parse_chat_request(body: dict) -> list[Request]:
     return [base.with_sample(k) for k in range(n)]
 
 
+def with_system(requests: list[Request], system: str | None) -> list[Request]:
+    """A model fine-tuned with a system message is asked with it when a client sends none (as eval does)."""
+    if system is None:
+        return requests
+    return [r if any(m["role"] == "system" for m in r.messages) else
+            dataclasses.replace(r, messages=({"role": "system", "content": system}, *r.messages)) for r in requests]
+
+
 def make_server(backend, model_name: str, host: str = "127.0.0.1", port: int = 8000, max_batch: int = 16,
-                batch_wait_s: float = 0.1) -> ThreadingHTTPServer:
+                batch_wait_s: float = 0.1, system: str | None = None) -> ThreadingHTTPServer:
+    """The server, bound but not yet serving; a port that cannot be bound is a ``ServeError``."""
+    try:
+        server = ThreadingHTTPServer((host, port), BaseHTTPRequestHandler)
+    except (OSError, OverflowError) as e:
+        raise ServeError(f"cannot listen on {host}:{port}: {getattr(e, 'strerror', None) or e}") from None
     batcher = Batcher(backend, max_batch, batch_wait_s)
     batcher.start()
 
@@ -138,7 +157,7 @@ def make_server(backend, model_name: str, host: str = "127.0.0.1", port: int = 8
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if not isinstance(body, dict):
                     raise BadRequest("body must be a JSON object")
-                requests = parse_chat_request(body)
+                requests = with_system(parse_chat_request(body), system)
             except (json.JSONDecodeError, BadRequest, ValueError) as e:
                 return self._error(400, str(e))
             job = _Job(requests)
@@ -155,4 +174,5 @@ def make_server(backend, model_name: str, host: str = "127.0.0.1", port: int = 8
                              "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                                        "total_tokens": prompt_tokens + completion_tokens}})
 
-    return ThreadingHTTPServer((host, port), Handler)
+    server.RequestHandlerClass = Handler
+    return server

@@ -69,12 +69,20 @@ def test_eval_writes_the_run_directory_and_reruns_from_cache(tiny_model, tmp_pat
     assert main(args) == 0
     assert {p.name for p in run.iterdir()} >= {"config.json", "samples.jsonl", "results.json", "heatmap.png", "summary.md"}
     res = results(run)
-    assert res["calls"] == {"made": n, "cache_hits": 0, "retries": 0}
+    assert res["calls"] == {"made": n, "cache_hits": 0, "retries": 0, "from_samples": 0}
+    assert res["format"] == {"name": "long", "version": "1", "source": "data rows"}
+    assert res["checker_version"] and res["answer_version"]
     assert res["metrics"]["overall"]["items"] == n and res["metrics"]["overall"]["unscored"] == 0
     assert set(res["metrics"]["cells"]) == {"1x1", "1x2", "2x1", "2x2"}
     assert res["versions"]["answer_checker"] and res["system_prompt_sha256"] and res["few_shot_sha256"]
     rows = samples(run)
     assert len(rows) == n and all(r["completion"] is not None and r["correct"] is False for r in rows)
+    problems = {json.loads(line)["meta"]["id"]: json.loads(line)["meta"] for line in data.read_text().splitlines()}
+    for r in rows:  # every sample carries its problem: nobody downstream parses ids
+        meta = problems[r["id"]]
+        assert {k: r[k] for k in ("op", "a", "b", "digits_a", "digits_b", "split", "phrasing")} == \
+            {k: meta[k] for k in ("op", "a", "b", "digits_a", "digits_b", "split", "phrasing")}
+        assert r["format"] == "long"
     assert all(r["error_type"] is not None and r["prompt_hash"] for r in rows)
     assert (run / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
     # the same command again: zero new calls, identical samples
@@ -128,42 +136,152 @@ def test_api_errors_are_retried_bounded_and_never_scored_wrong(tmp_path):
     assert results(run)["calls"]["retries"] >= len(faulty)
 
 
+def _kill_eval_midway(tmp_path, url: str, data: Path, run: Path, n: int, at_least: int = 8) -> list[str]:
+    """Start `mathcoach eval` in a process, SIGKILL it once ``at_least`` samples are on disk; the lines it left."""
+    cmd = [sys.executable, "-m", "mathcoach", "eval", "--model", f"openai:oracle@{url}", "--data", str(data),
+           "--concurrency", "1", "--out", str(run), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = run / "samples.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if path.exists() and path.read_bytes().count(b"\n") >= at_least:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (run / "results.json").exists()
+    raw = path.read_bytes()
+    lines = raw.decode().splitlines()
+    assert raw.endswith(b"\n") and all(json.loads(line)["completion"] for line in lines)  # whole lines only
+    assert at_least <= len(lines) < n
+    return lines
+
+
 def test_killed_eval_resumes_without_repeating_cached_calls(tmp_path):
     data = make_data(tmp_path, digits="2x2", per_cell=40)
     n = len(data.read_text().splitlines())
     oracle = Oracle(fail_times=0, delay_s=0.05)
     server, url = oracle.start()
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "mathcoach", "eval", "--model", f"openai:oracle@{url}", "--data", str(data),
-           "--concurrency", "1", "--out", str(run), "--no-progress"]
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cache = home() / "cache.sqlite"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if cache.exists():
-                try:
-                    with sqlite3.connect(cache) as db:
-                        if db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] >= 8:
-                            break
-                except sqlite3.OperationalError:
-                    pass
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        assert not (run / "results.json").exists()
-        with sqlite3.connect(cache) as db:
+        kept = len(_kill_eval_midway(tmp_path, url, data, run, n))
+        assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--out", str(run),
+                     "--no-progress"]) == 2  # an unfinished run is never overwritten by accident
+        with sqlite3.connect(home() / "cache.sqlite") as db:
             cached = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-        assert 8 <= cached < n
+        assert cached >= kept
         requests_before = oracle.requests
         assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--out", str(run),
                      "--resume", "--no-progress"]) == 0
     finally:
         server.shutdown()
     res = results(run)
-    assert res["calls"] == {"made": n - cached, "cache_hits": cached, "retries": 0}
+    # the samples on disk are kept; of the rest, those the cache holds are free and only the others are asked
+    assert res["calls"] == {"made": n - cached, "cache_hits": cached - kept, "retries": 0, "from_samples": kept}
     assert oracle.requests - requests_before == n - cached
     assert res["metrics"]["overall"]["exact_match"] == 1.0
+    assert [r["id"] for r in samples(run)] == [json.loads(x)["meta"]["id"] for x in data.read_text().splitlines()]
+
+
+def test_sigkilled_eval_resumes_from_its_samples_even_without_the_cache(tmp_path):
+    data = make_data(tmp_path, digits="2x2", per_cell=40)
+    n = len(data.read_text().splitlines())
+    oracle = Oracle(fail_times=0, delay_s=0.05)
+    server, url = oracle.start()
+    run = tmp_path / "run"
+    try:
+        kept = len(_kill_eval_midway(tmp_path, url, data, run, n))
+        for f in home().glob("cache.sqlite*"):
+            f.unlink()
+        requests_before = oracle.requests
+        assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--out", str(run),
+                     "--resume", "--no-progress"]) == 0
+    finally:
+        server.shutdown()
+    assert oracle.requests - requests_before == n - kept  # exactly the missing calls
+    res = results(run)
+    assert res["calls"] == {"made": n - kept, "cache_hits": 0, "retries": 0, "from_samples": kept}
+    assert res["metrics"]["overall"]["items"] == n and res["metrics"]["overall"]["exact_match"] == 1.0
+
+
+def test_resume_refuses_changed_settings(tmp_path):
+    data = make_data(tmp_path, digits="2x2", per_cell=3)
+    server, url = Oracle(fail_times=0).start()
+    try:
+        run = tmp_path / "run"
+        assert main(["eval", "--model", f"openai:o@{url}", "--data", str(data), "--out", str(run), "--no-progress"]) == 0
+        res = subprocess.run([sys.executable, "-m", "mathcoach", "eval", "--model", f"openai:o@{url}", "--data",
+                              str(data), "--out", str(run), "--resume", "--max-tokens", "7", "--no-progress"],
+                             capture_output=True, text=True)
+    finally:
+        server.shutdown()
+    assert res.returncode == 2 and "--max-tokens" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_every_call_failing_exits_1_with_the_reason(tmp_path):
+    import socket
+
+    data = make_data(tmp_path, digits="2x2", per_cell=3)
+    with socket.socket() as s:  # a port nobody listens on: a mistyped endpoint
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = subprocess.run([sys.executable, "-m", "mathcoach", "eval", "--model", f"openai:m@http://127.0.0.1:{port}/v1",
+                          "--data", str(data), "--max-retries", "1", "--out", str(tmp_path / "run"), "--no-progress"],
+                         capture_output=True, text=True)
+    assert res.returncode == 1, res.stderr
+    errors = [line for line in res.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "every call failed" in errors[0] and "APIConnectionError" in errors[0]
+    assert "unscored samples by reason: APIConnectionError 3" in res.stdout
+    assert results(tmp_path / "run")["unscored_reasons"] == {"APIConnectionError": 3}
+
+
+def test_a_bug_in_cost_accounting_surfaces_instead_of_becoming_unscored(tmp_path, monkeypatch):
+    from mathcoach.models.openai_api import OpenAIBackend
+
+    def broken(self, usage):
+        raise TypeError("a bug in our own code")
+
+    monkeypatch.setattr(OpenAIBackend, "_cost", broken)
+    data = make_data(tmp_path, digits="2x2", per_cell=2)
+    oracle = Oracle(fail_times=0)
+    server, url = oracle.start()
+    try:
+        with pytest.raises(TypeError, match="a bug in our own code"):
+            main(["eval", "--model", f"openai:o@{url}", "--data", str(data), "--max-retries", "3",
+                  "--out", str(tmp_path / "run"), "--no-progress"])
+    finally:
+        server.shutdown()
+    assert max(oracle.attempts.values()) == 1  # not retried: a retry cannot fix our bug
+
+
+def test_a_library_bug_is_a_traceback_not_a_usage_error(tmp_path, monkeypatch):
+    import mathcoach.problems.build as build
+
+    def broken(cfg, progress=True):
+        raise ValueError("internal invariant broken")
+
+    monkeypatch.setattr(build, "build_dataset", broken)
+    with pytest.raises(ValueError, match="internal invariant"):
+        main(["data", "--digits", "2x2", "--per-cell", "1", "-o", str(tmp_path / "x.jsonl")])
+
+
+def test_cache_groups_requests_by_length_across_file_order(tmp_path):
+    from mathcoach.models.base import Completion
+    from mathcoach.models.cache import CachedBackend
+
+    class Recorder:
+        identity = {"backend": "recorder"}
+        batches: list = []
+
+        def generate(self, requests):
+            self.batches.append([len(r.messages[0]["content"]) for r in requests])
+            return [Completion(text="x") for _ in requests]
+
+    rec = Recorder()
+    short, long = "What is 2 * 3?", "Please work out, step by step and with care, what 2 * 3 is. " * 4
+    reqs = [Request(messages=({"role": "user", "content": (short if i % 2 else long) + str(i)},)) for i in range(8)]
+    CachedBackend(rec, tmp_path / "c.sqlite", batch_size=4).generate(reqs)
+    assert len(rec.batches) == 2 and all(max(b) - min(b) <= 1 for b in rec.batches)
 
 
 def test_serve_gives_the_same_answers_over_http_as_in_process(tiny_model, tmp_path):

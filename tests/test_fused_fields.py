@@ -13,7 +13,7 @@ _spec.loader.exec_module(fused_fields)
 
 
 def _row(a: int, b: int, text: str) -> dict:
-    return {"id": f"mul-{a}-{b}", "completion": text, "correct": False}
+    return {"id": "not-parsed", "op": "mul", "a": a, "b": b, "completion": text, "correct": False}
 
 
 def _problem(a: int, b: int) -> Problem:

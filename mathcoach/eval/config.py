@@ -22,8 +22,9 @@ class EvalConfig:
     few_shot: int = opt(0, help="worked examples before each question (0-8 is typical)", metavar="K")
     few_shot_data: str | None = opt(None, help="file to take few-shot examples from (default for generated "
                                     "problems: fresh train-split problems of the same cells)", metavar="FILE")
-    format: str = opt("long", help=f"worked-solution format the step checker and few-shot examples use: {'|'.join(ALL_FORMATS)}",
-                      metavar="FMT")
+    format: str | None = opt(None, help="worked-solution format the step checker and few-shot examples use: "
+                             f"{'|'.join(ALL_FORMATS)} (default: the model directory's trained format, else the "
+                             "data rows' own, else long)", metavar="FMT")
     samples: int = opt(1, help="samples per problem; >1 adds majority vote and pass@k", metavar="N")
     temperature: float | None = opt(None, help="sampling temperature (default: 0 = greedy for 1 sample, 0.7 for more)")
     top_p: float = opt(1.0, help="nucleus sampling mass")
@@ -40,7 +41,8 @@ class EvalConfig:
                                   metavar="FILE")
     progress: bool = opt(True, help="show a progress bar")
 
-    def __post_init__(self):
+    def preflight(self) -> None:
+        """What must exist on this machine when the stage starts (``__post_init__`` reads no file)."""
         if not Path(self.data).is_file():
             raise ConfigError("data", f"file {self.data} does not exist")
         if self.system_prompt is not None and not Path(self.system_prompt).is_file():
@@ -49,7 +51,9 @@ class EvalConfig:
             raise ConfigError("few_shot_data", f"file {self.few_shot_data} does not exist")
         if self.adapter is not None and not Path(self.adapter).is_dir():
             raise ConfigError("adapter", f"directory {self.adapter} does not exist")
-        if self.format not in ALL_FORMATS:
+
+    def __post_init__(self):
+        if self.format is not None and self.format not in ALL_FORMATS:
             raise ConfigError("format", f"unknown format {self.format!r}; choose one of {', '.join(ALL_FORMATS)}")
         for name, low in (("few_shot", 0), ("samples", 1), ("max_tokens", 1), ("batch_size", 1), ("concurrency", 1),
                           ("max_retries", 0)):

@@ -62,7 +62,8 @@ def _pct(x: float) -> str:
 def summary_markdown(metrics: dict, header: str) -> str:
     lines = [header, "", "| cell | n | exact match (95% CI) | flexible | digit match | in format | unscored | top error |",
              "|---|---:|---|---:|---:|---:|---:|---|"]
-    rows = list(metrics["cells"].items()) + [("all", metrics["overall"])]
+    cells = [(c, m) for c, m in metrics["cells"].items() if c != "all"]  # "all" alone: data without digit cells
+    rows = cells + [("all", metrics["overall"])]
     for cell, m in rows:
         errs = m.get("error_types") or {}
         top = max(errs, key=errs.get) if errs else ""
@@ -76,8 +77,9 @@ def summary_markdown(metrics: dict, header: str) -> str:
     return "\n".join(lines)
 
 
-def compare_runs(run_a: str, run_b: str) -> str:
-    """Per-cell exact match of two runs on the problems both scored (first sample), with McNemar's test."""
+def compare_runs(run_a: str, run_b: str) -> dict:
+    """Per-cell exact match of two runs on the problems both scored (first sample), with McNemar's test: data
+    (``compare_markdown`` renders it). Cells: n, right in A and B, only-A and only-B right, McNemar p."""
     a = {r["id"]: r for r in load_samples(run_a) if r["sample"] == 0 and r["correct"] is not None}
     b = {r["id"]: r for r in load_samples(run_b) if r["sample"] == 0 and r["correct"] is not None}
     shared = sorted(set(a) & set(b))
@@ -86,14 +88,22 @@ def compare_runs(run_a: str, run_b: str) -> str:
         cells[a[i].get("cell") or "all"].append(i)
     if len(cells) > 1:
         cells["all"] = shared
-    lines = [f"A = {run_a}\nB = {run_b}\n{len(shared)} problems scored in both (first sample)\n",
-             "| cell | n | A | B | B - A | only A right | only B right | McNemar p |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    out = {"run_a": str(run_a), "run_b": str(run_b), "shared": len(shared), "cells": {}}
     for cell, ids in cells.items():
-        ra = sum(a[i]["correct"] for i in ids)
-        rb = sum(b[i]["correct"] for i in ids)
         only_a = sum(a[i]["correct"] and not b[i]["correct"] for i in ids)
         only_b = sum(b[i]["correct"] and not a[i]["correct"] for i in ids)
-        pa, pb = wilson(ra, len(ids))[0], wilson(rb, len(ids))[0]
-        lines.append(f"| {cell} | {len(ids)} | {_pct(pa)} | {_pct(pb)} | {100 * (pb - pa):+.1f} pp | {only_a} | {only_b} "
-                     f"| {mcnemar(only_a, only_b):.3g} |")
+        out["cells"][cell] = {"n": len(ids), "right_a": sum(a[i]["correct"] for i in ids),
+                              "right_b": sum(b[i]["correct"] for i in ids), "only_a": only_a, "only_b": only_b,
+                              "mcnemar_p": mcnemar(only_a, only_b)}
+    return out
+
+
+def compare_markdown(cmp: dict) -> str:
+    lines = [f"A = {cmp['run_a']}\nB = {cmp['run_b']}\n{cmp['shared']} problems scored in both (first sample)\n",
+             "| cell | n | A | B | B - A | only A right | only B right | McNemar p |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for cell, c in cmp["cells"].items():
+        pa, pb = wilson(c["right_a"], c["n"])[0], wilson(c["right_b"], c["n"])[0]
+        lines.append(f"| {cell} | {c['n']} | {_pct(pa)} | {_pct(pb)} | {100 * (pb - pa):+.1f} pp | {c['only_a']} "
+                     f"| {c['only_b']} | {c['mcnemar_p']:.3g} |")
     return "\n".join(lines)

@@ -2,8 +2,11 @@
 
 Example: ``mathcoach eval --model smollm2-135m --data runs/quickstart/test.jsonl --max-tokens 256``
 
-Calls go through the SQLite response cache, so a killed run re-run with the same command (or ``--resume`` on
-its directory) only makes the calls it had not finished, and a finished one makes none.
+Samples are appended to ``samples.jsonl`` batch by batch as they are scored, so a killed run keeps every batch
+it finished; ``--resume`` on its directory asks only for the samples that are not there (and the response
+cache makes even those free when it still holds them). ``results.json`` is written last: it marks a finished
+run. A model directory written by ``mathcoach train`` is asked with its own system message and scored in its
+own trace format unless told otherwise.
 """
 
 from __future__ import annotations
@@ -13,22 +16,29 @@ import hashlib
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from mathcoach.config import ConfigError
 from mathcoach.eval.config import EvalConfig
 from mathcoach.eval.report import heatmap, summary_markdown
-from mathcoach.eval.score import aggregate, score_sample
+from mathcoach.eval.score import Sampling, aggregate, ask_and_score, resolve_format, sample_key, unscored_reasons
 from mathcoach.home import home
-from mathcoach.io import atomic_writer, write_json
-from mathcoach.models.base import Request, messages_hash
+from mathcoach.io import JsonlLog, read_jsonl_whole_lines, write_json
+from mathcoach.modeldir import read_record
+from mathcoach.problems.answer import ANSWER_VERSION
+from mathcoach.problems.checker import CHECKER_VERSION
 from mathcoach.problems.dataset import Item, read_items
 from mathcoach.problems.generate import generate
-from mathcoach.problems.traces import FORMATS, render
+from mathcoach.problems.traces import FORMATS, render, version_of
 from mathcoach.runs import index_run, new_run_dir, sha256_file, versions
 
+# Settings that change what is asked or how it is scored: a resumed run must have the same ones.
+RESUME_KEYS = ("model", "adapter", "data", "system_prompt", "few_shot", "few_shot_data", "format", "samples",
+               "temperature", "top_p", "max_tokens", "seed", "limit")
 
-def few_shot_examples(cfg: EvalConfig, items: list[Item]) -> list[tuple[str, str]]:
+
+def few_shot_examples(cfg: EvalConfig, items: list[Item], fmt: str) -> list[tuple[str, str]]:
     """K (question, worked answer) pairs, never from the evaluated split: for generated problems, fresh
     train-split problems of the evaluated cells; otherwise the first K rows of ``--few-shot-data``."""
     if cfg.few_shot == 0:
@@ -48,75 +58,54 @@ def few_shot_examples(cfg: EvalConfig, items: list[Item]) -> list[tuple[str, str
     if not problems:
         raise ConfigError("few_shot_data", "these problems carry no operands; give --few-shot-data FILE")
     op = problems[0].op
-    if cfg.format not in FORMATS[op]:
-        raise ConfigError("format", f"format {cfg.format!r} does not exist for op {op!r}")
+    if fmt not in FORMATS[op]:
+        raise ConfigError("format", f"format {fmt!r} does not exist for op {op!r}")
     cells = sorted({(p.digits_a, p.digits_b) for p in problems})
     per_cell = -(-cfg.few_shot // len(cells))
     pool = generate(op, cells, per_cell, "train", cfg.seed + 1).problems
     pool = sorted(pool, key=lambda p: hashlib.sha256(f"{cfg.seed}:{p.id}".encode()).hexdigest())[: cfg.few_shot]
-    return [(p.question, render(p, cfg.format)) for p in pool]
+    return [(p.question, render(p, fmt)) for p in pool]
 
 
-def build_messages(question: str, system: str | None, shots: list[tuple[str, str]]) -> tuple[dict, ...]:
-    msgs = [{"role": "system", "content": system}] if system else []
-    for q, a in shots:
-        msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
-    msgs.append({"role": "user", "content": question})
-    return tuple(msgs)
-
-
-@dataclasses.dataclass(frozen=True)
-class Sampling:
-    max_tokens: int = 512
-    temperature: float = 0.0
-    top_p: float = 1.0
-    seed: int = 0
-    samples: int = 1
-
-
-def ask_and_score(cached, items: list[Item], system: str | None, shots: list[tuple[str, str]], params: Sampling,
-                  fmt: str, bar=None) -> list[dict]:
-    """Every item asked ``params.samples`` times through ``cached`` and scored: one row per sample, the shape of
-    samples.jsonl. Shared by ``mathcoach eval`` and the prompt optimizer, so both score exactly alike."""
-    requests, keys = [], []
-    for it in items:
-        msgs = build_messages(it.question, system, shots)
-        for k in range(params.samples):
-            requests.append(Request(messages=msgs, max_tokens=params.max_tokens, temperature=params.temperature,
-                                    top_p=params.top_p, seed=params.seed, sample=k))
-            keys.append((it, k))
-    completions = cached.generate(requests, on_batch=(lambda idx, done: bar.update(len(idx))) if bar else None)
-    rows = []
-    for (it, k), req, c in zip(keys, requests, completions):
-        p = it.problem
-        rows.append({
-            "id": it.id, "sample": k, "cell": p.cell if p else None, "source": it.source,
-            "question": it.question, "gold": it.answer, "prompt_hash": messages_hash(req.messages),
-            "completion": c.text, **score_sample(it, fmt, c),
-            "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
-            "latency_s": round(c.latency_s, 4), "cost_usd": c.cost_usd, "finish_reason": c.finish_reason,
-            "api_error": c.error, "cached": c.cached,
-        })
-    return rows
+def _prepare_run_dir(cfg: EvalConfig) -> tuple[Path, dict, int]:
+    """The run directory and, on --resume, the samples already scored there (failed calls are asked again) and
+    the bytes of whole lines to keep of its samples.jsonl."""
+    run_dir = new_run_dir("eval", cfg.model, cfg.data, cfg.out)
+    samples = run_dir / "samples.jsonl"
+    if (run_dir / "results.json").exists() and not cfg.resume:
+        raise ConfigError("out", f"{run_dir} already holds a finished run; pass --resume to redo it from the cache")
+    if samples.exists() and not cfg.resume:
+        raise ConfigError("out", f"{run_dir} holds an unfinished run; pass --resume to continue it")
+    done: dict = {}
+    keep = 0
+    if cfg.resume and samples.exists():
+        before = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
+        now = dataclasses.asdict(cfg)
+        changed = [k for k in RESUME_KEYS if k in before and before[k] != now[k]]
+        if changed:
+            raise ConfigError(changed[0], f"{run_dir} was run with {changed[0]} = {before[changed[0]]!r}; resume "
+                              "with the same settings, or choose another --out")
+        rows, keep = read_jsonl_whole_lines(samples)
+        done = {sample_key(r): r for r in rows if r.get("api_error") is None and r.get("completion") is not None}
+    return run_dir, done, keep
 
 
 def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, dict]:
     t0 = time.time()
+    cfg.preflight()
     items = read_items(cfg.data)[: cfg.limit]
     if not items:
         raise ConfigError("data", f"{cfg.data} holds no problems")
     if any(it.answer is None for it in items):
         raise ConfigError("data", f"{cfg.data} has rows without a gold answer; nothing could be scored")
-    run_dir = new_run_dir("eval", cfg.model, cfg.data, cfg.out)
-    if (run_dir / "results.json").exists() and not cfg.resume:
-        raise ConfigError("out", f"{run_dir} already holds a finished run; pass --resume to redo it from the cache")
+    record = read_record(cfg.adapter) or read_record(cfg.model)
+    where = cfg.adapter or cfg.model
+    fmt, fmt_source = resolve_format(cfg, record.format if record else None, items, where, quiet)
     system = Path(cfg.system_prompt).read_text(encoding="utf-8") if cfg.system_prompt else None
-    trained_with = Path(cfg.model) / "system_prompt.txt"
-    if system is None and trained_with.is_file():  # a model fine-tuned with a system message is asked with it
-        system = trained_with.read_text(encoding="utf-8")
-    shots = few_shot_examples(cfg, items)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / "config.json", dataclasses.asdict(cfg))
+    if system is None and record is not None:  # a model fine-tuned with a system message is asked with it
+        system = record.system_prompt
+    shots = few_shot_examples(cfg, items, fmt)
+    run_dir, done, keep = _prepare_run_dir(cfg)
 
     if backend is None:
         from mathcoach.models import load_model
@@ -125,6 +114,8 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
                              concurrency=cfg.concurrency, max_retries=cfg.max_retries, timeout_s=cfg.timeout_s)
     from mathcoach.models.cache import CachedBackend
 
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "config.json", dataclasses.asdict(cfg))
     api = backend.identity.get("backend") != "hf"
     cached = CachedBackend(backend, home() / "cache.sqlite", batch_size=cfg.concurrency * 4 if api else cfg.batch_size)
     bar = None
@@ -133,28 +124,39 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
 
         bar = tqdm(total=len(items) * cfg.samples, unit="sample", file=sys.stderr, disable=None, desc="eval")
     params = Sampling(cfg.max_tokens, cfg.temperature, cfg.top_p, cfg.seed, cfg.samples)
-    rows = ask_and_score(cached, items, system, shots, params, cfg.format, bar)
+    with JsonlLog(run_dir / "samples.jsonl", keep=keep) as log:
+        rows = ask_and_score(cached, items, system, shots, params, fmt, bar, done=done, on_rows=log.write)
+        log.rewrite(rows)  # the finished file in item order, whatever order the batches landed in
     if bar:
         bar.close()
-    with atomic_writer(run_dir / "samples.jsonl") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
     metrics = aggregate(rows, cfg.samples)
+    reasons = unscored_reasons(rows)
     results = {
         "kind": "eval", "config": dataclasses.asdict(cfg), "versions": versions(), "model": backend.identity,
         "seed": cfg.seed, "data_sha256": sha256_file(cfg.data),
+        "format": {"name": fmt, "version": version_of(fmt, items[0].problem.op if items[0].problem else "mul"),
+                   "source": fmt_source},
+        "checker_version": CHECKER_VERSION, "answer_version": ANSWER_VERSION,
         "system_prompt_sha256": hashlib.sha256(system.encode()).hexdigest() if system else None,
         "few_shot_sha256": hashlib.sha256(json.dumps(shots).encode()).hexdigest() if shots else None,
-        "calls": {"made": cached.calls, "cache_hits": cached.hits, "retries": getattr(backend, "retries", 0)},
+        "calls": {"made": cached.calls, "cache_hits": cached.hits, "retries": getattr(backend, "retries", 0),
+                  "from_samples": len(done)},
+        "unscored_reasons": reasons,
         "tokens": {"prompt": sum(r["prompt_tokens"] for r in rows), "completion": sum(r["completion_tokens"] for r in rows)},
         "cost_usd": round(sum(r["cost_usd"] for r in rows), 6), "wall_s": round(time.time() - t0, 2),
         "metrics": metrics,
     }
-    write_json(run_dir / "results.json", results)
-    header = (f"## {cfg.model} on {cfg.data} ({len(items)} problems x {cfg.samples} samples)\n"
-              f"calls made {cached.calls}, from cache {cached.hits}; run directory {run_dir}")
+    header = (f"## {cfg.model} on {cfg.data} ({len(items)} problems x {cfg.samples} samples, format {fmt})\n"
+              f"calls made {cached.calls}, from cache {cached.hits}"
+              + (f", kept from the interrupted run {len(done)}" if done else "") + f"; run directory {run_dir}")
     summary = summary_markdown(metrics, header)
+    if reasons:
+        summary += "\n\nunscored samples by reason: " + ", ".join(f"{k} {v}" for k, v in reasons.items())
     (run_dir / "summary.md").write_text(summary + "\n", encoding="utf-8")
     heatmap(metrics, run_dir / "heatmap.png", f"{cfg.model} - exact match")
+    write_json(run_dir / "results.json", results)  # last: it marks the run as finished
     index_run(run_dir, "eval", results)
-    return run_dir, {"summary": summary, "results": results}
+    failed = [r["api_error"] for r in rows if r["api_error"]]
+    return run_dir, {"summary": summary, "results": results,
+                     "all_failed": bool(rows) and len(failed) == len(rows),
+                     "commonest_error": Counter(failed).most_common(1)[0][0] if failed else None}

@@ -1,19 +1,133 @@
-"""Score one sample and aggregate many: the only place evaluation turns text into numbers.
+"""Ask, score one sample, aggregate many: the only place evaluation turns text into numbers.
 
-Example: ``score_sample(item, "long", completion)`` -> dict with strict/flexible answers, correctness and the
-step checker's diagnosis; ``aggregate(samples)`` -> per-cell and overall metrics.
+Example: ``ask_and_score(cached, items, system, shots, Sampling(), "long")`` -> one row per sample, the shape of
+samples.jsonl; ``score_sample(item, "long", completion)`` -> strict/flexible answers, correctness and the step
+checker's diagnosis; ``aggregate(rows, 1)`` -> per-cell and overall metrics.
+
+``mathcoach eval``, the prompt optimizer and validation during training all call ``ask_and_score``, so the three
+score exactly alike.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 from mathcoach.eval.metrics import digit_match, majority, pass_at_k, wilson
-from mathcoach.models.base import Completion
+from mathcoach.models.base import Completion, Request, messages_hash
 from mathcoach.problems import answer as ans
 from mathcoach.problems.checker import ERROR_TYPES, check
 from mathcoach.problems.dataset import Item
 from mathcoach.problems.traces import FORMATS
+
+# What a sample row says of its problem, so mistake mining and reports never parse ids.
+PROBLEM_FIELDS = ("op", "a", "b", "digits_a", "digits_b", "split", "phrasing")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    samples: int = 1
+
+
+def build_messages(question: str, system: str | None, shots: list[tuple[str, str]]) -> tuple[dict, ...]:
+    msgs = [{"role": "system", "content": system}] if system else []
+    for q, a in shots:
+        msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    msgs.append({"role": "user", "content": question})
+    return tuple(msgs)
+
+
+def sample_key(row: dict) -> tuple:
+    """What makes two sample rows the same call: the problem, the sample index and the exact prompt."""
+    return row["id"], row["sample"], row["prompt_hash"]
+
+
+def ask_and_score(cached, items: list[Item], system: str | None, shots: list[tuple[str, str]], params: Sampling,
+                  fmt: str, bar=None, done: dict | None = None,
+                  on_rows: Callable[[list[dict]], None] | None = None) -> list[dict]:
+    """Every item asked ``params.samples`` times through ``cached`` and scored: one row per sample, in item order.
+    ``done`` maps ``sample_key`` to rows already scored (a resumed run): those are not asked again. ``on_rows``
+    gets each batch of new rows as soon as it is scored (eval streams them to samples.jsonl)."""
+    done = done or {}
+    requests, keys, rows = [], [], []
+    for it in items:
+        msgs = build_messages(it.question, system, shots)
+        for k in range(params.samples):
+            req = Request(messages=msgs, max_tokens=params.max_tokens, temperature=params.temperature,
+                          top_p=params.top_p, seed=params.seed, sample=k)
+            requests.append(req)
+            keys.append((it, k))
+            rows.append(done.get((it.id, k, messages_hash(msgs))))
+    todo = [i for i, r in enumerate(rows) if r is None]
+    if bar is not None and len(todo) < len(rows):
+        bar.update(len(rows) - len(todo))
+
+    def landed(idx: list[int], completions: list[Completion]) -> None:
+        new = []
+        for j, c in zip(idx, completions):
+            i = todo[j]
+            it, k = keys[i]
+            rows[i] = sample_row(it, k, requests[i], c, fmt)
+            new.append(rows[i])
+        if on_rows is not None:
+            on_rows(new)
+        if bar is not None:
+            bar.update(len(idx))
+
+    if todo:
+        out = cached.generate([requests[i] for i in todo], on_batch=landed)
+        late = [j for j, i in enumerate(todo) if rows[i] is None]  # a generator that does not report batches
+        if late:
+            landed(late, [out[j] for j in late])
+    return rows
+
+
+def sample_row(it: Item, k: int, req: Request, c: Completion, fmt: str) -> dict:
+    p = it.problem
+    return {
+        "id": it.id, "sample": k, "cell": p.cell if p else None, "source": it.source,
+        **{f: getattr(p, f) if p else None for f in PROBLEM_FIELDS}, "format": fmt,
+        "question": it.question, "gold": it.answer, "prompt_hash": messages_hash(req.messages),
+        "completion": c.text, **score_sample(it, fmt, c),
+        "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
+        "latency_s": round(c.latency_s, 4), "cost_usd": c.cost_usd, "finish_reason": c.finish_reason,
+        "api_error": c.error, "cached": c.cached,
+    }
+
+
+def resolve_format(cfg, trained: str | None, items: list[Item], where: str, quiet: bool) -> tuple[str, str]:
+    """(format, where it came from): --format, else the model directory's trained format, else the data rows'
+    own (the commonest ``meta.format``), else ``long``. An explicit one that differs from the trained one warns."""
+    if cfg.format:
+        if trained and trained != cfg.format and not quiet:
+            print(f"mathcoach: warning: --format {cfg.format} differs from {trained}, the format {where} was trained "
+                  f"in; steps are checked against {cfg.format}", file=sys.stderr)
+        return cfg.format, "--format"
+    if trained:
+        return trained, "model directory"
+    rows = Counter(it.format for it in items)
+    rows.pop(None, None)
+    if rows:
+        return rows.most_common(1)[0][0], "data rows"
+    return "long", "default"
+
+
+def error_reason(error: str) -> str:
+    """The kind of a failed call, for counting: "gave up after 3 attempts: APIConnectionError: ..." ->
+    "APIConnectionError"; "bad request: ..." -> "bad request"."""
+    body = re.sub(r"^gave up after \d+ attempts: ", "", error)
+    return body.split(":", 1)[0].strip() or "unknown"
+
+
+def unscored_reasons(rows: list[dict]) -> dict[str, int]:
+    return dict(Counter(error_reason(r["api_error"]) for r in rows if r.get("api_error")).most_common())
 
 
 def score_sample(item: Item, fmt: str, c: Completion) -> dict:

@@ -16,6 +16,8 @@ import inspect
 import os
 from pathlib import Path
 
+from mathcoach.errors import UserError
+
 BACKENDS = {  # the one registry: name -> "module:Class", imported only when used
     "hf": "mathcoach.models.hf:HFBackend",
     "openai": "mathcoach.models.openai_api:OpenAIBackend",
@@ -24,7 +26,7 @@ ALIASES = {"smollm2-135m": "mathcoach.models.smollm2:smollm2_dir"}
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 
 
-class ModelSpecError(ValueError):
+class ModelSpecError(UserError, ValueError):
     """A model name that cannot be resolved; the message lists the accepted forms."""
 
 
@@ -62,15 +64,13 @@ def parse_model(name: str, settings: dict | None = None) -> tuple[str, dict]:
 def adapter_base(adapter: Path) -> str:
     """The base model of a LoRA output directory: the mathcoach name it was trained from (so the directory
     still works on another machine), else the path PEFT recorded."""
-    trained = adapter / "config.yaml"
-    if trained.exists():
-        import yaml
+    from mathcoach.modeldir import read_record
 
-        name = (yaml.safe_load(trained.read_text()) or {}).get("model")
-        if name:
-            backend, kwargs = parse_model(name)
-            if backend == "hf":
-                return str(kwargs["path"])
+    record = read_record(adapter)
+    if record is not None and record.base_model:
+        backend, kwargs = parse_model(record.base_model)
+        if backend == "hf":
+            return str(kwargs["path"])
     import json
 
     base = json.loads((adapter / "adapter_config.json").read_text()).get("base_model_name_or_path")

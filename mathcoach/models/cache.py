@@ -73,7 +73,10 @@ class CachedBackend:
         self.hits += len(hits)
         if on_batch and hits:
             on_batch(hits, [out[i] for i in hits])
-        todo = [i for i, c in enumerate(out) if c is None]
+        # Batches are cut from the misses sorted by prompt length, not in file order: a backend that pads a batch
+        # to its longest prompt (hf) then pads little, whatever order the problems came in.
+        todo = sorted((i for i, c in enumerate(out) if c is None),
+                      key=lambda i: sum(len(m.get("content") or "") for m in requests[i].messages))
         for s in range(0, len(todo), self.batch_size):
             idx = todo[s : s + self.batch_size]
             batch = [requests[i] for i in idx]

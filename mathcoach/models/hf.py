@@ -60,7 +60,9 @@ class HFBackend:
         self.path = Path(path).resolve()
         self.adapter = Path(adapter).resolve() if adapter else None
         if not (self.path / "config.json").exists():
-            raise FileNotFoundError(f"{self.path} is not a transformers model directory (no config.json)")
+            from mathcoach.models import ModelSpecError
+
+            raise ModelSpecError(f"{self.path} is not a transformers model directory (no config.json)")
         torch.set_num_threads(threads or os.cpu_count() or 1)
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)

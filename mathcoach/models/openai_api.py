@@ -2,26 +2,48 @@
 
 Example: ``OpenAIBackend("gpt-4o-mini", base_url="https://openrouter.ai/api/v1", api_key_env="OPENROUTER_API_KEY")``
 
-Calls run concurrently (``concurrency`` at a time) through the official async client. 429, 5xx, timeouts,
-dropped connections and malformed bodies are retried with exponential backoff and full jitter, at most
-``max_retries`` times; a call that still fails comes back with ``error`` set and ``text=None``, so it is counted
-as unscored, never as a wrong answer. Authentication and not-found errors stop the run instead: retrying
-cannot fix them. The API key is read from an environment variable and never leaves this object.
+Calls run concurrently (``concurrency`` at a time) through the official async client. Transport errors (timeouts,
+dropped or refused connections), HTTP status errors (429, 5xx) and unparseable responses are retried with
+exponential backoff and full jitter, at most ``max_retries`` times; a call that still fails comes back with
+``error`` set and ``text=None``, so it is counted as unscored, never as a wrong answer. Authentication and
+not-found errors stop the run instead: retrying cannot fix them. Nothing else is caught: an exception from our
+own code (cost accounting, say) is a bug and must surface, not turn into "unscored" samples. The API key is read
+from an environment variable and never leaves this object.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import random
 import time
 
+from mathcoach.errors import UserError
 from mathcoach.models.base import Completion, Request
 
 
-class BackendError(RuntimeError):
+class BackendError(UserError, RuntimeError):
     """A configuration problem no retry can fix (bad key, unknown model); the message says which."""
+
+
+class MalformedResponse(Exception):
+    """A reply that parsed as HTTP but not as a chat completion (no choices, no message text)."""
+
+
+def _parse(resp) -> tuple[str, str | None, object]:
+    """(text, finish reason, usage) of a chat completion, or MalformedResponse naming what is missing. The client
+    builds responses without validation, so a body that lacks a field reaches us as a missing attribute."""
+    choices = getattr(resp, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise MalformedResponse("response has no choices")
+    message = getattr(choices[0], "message", None)
+    text = getattr(message, "content", None)
+    if not isinstance(text, str):
+        raise MalformedResponse("response has no message content")
+    usage = getattr(resp, "usage", None)
+    return text, getattr(choices[0], "finish_reason", None), usage
 
 
 class OpenAIBackend:
@@ -94,22 +116,22 @@ class OpenAIBackend:
                 t0 = time.perf_counter()
                 try:
                     resp = await client.chat.completions.create(**kwargs)
-                    choice = resp.choices[0]
-                    text = choice.message.content
-                    if text is None:
-                        raise ValueError("response has no message content")
-                    usage = resp.usage
-                    return Completion(
-                        text=text, prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                        completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-                        latency_s=time.perf_counter() - t0, cost_usd=self._cost(usage) if usage else 0.0,
-                        finish_reason=choice.finish_reason, extra={"attempts": attempt + 1})
+                    text, finish, usage = _parse(resp)
                 except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as e:
                     raise BackendError(f"{self.base_url} refused model {self.model!r}: {type(e).__name__} "
                                        f"(check the model name and ${self.api_key_env})") from None
                 except openai.BadRequestError as e:  # the request itself is wrong: retrying repeats the error
                     return Completion(text=None, error=f"bad request: {str(e)[:200]}", latency_s=time.perf_counter() - t0)
-                except (openai.APIError, ValueError, TypeError, AttributeError, IndexError, KeyError) as e:
-                    last = f"{type(e).__name__}: {str(e)[:200]}"  # 429, 5xx, timeout, connection, malformed body
+                except (openai.APIError, json.JSONDecodeError, MalformedResponse) as e:
+                    # transport and status errors (APIConnectionError, APITimeoutError, APIStatusError) and bodies
+                    # that are not a chat completion: the only failures a retry can fix
+                    last = f"{type(e).__name__}: {str(e)[:200]}"
+                    continue
+            # Outside the try: an error here is ours, never the API's.
+            return Completion(
+                text=text, prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+                completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+                latency_s=time.perf_counter() - t0, cost_usd=self._cost(usage) if usage else 0.0,
+                finish_reason=finish, extra={"attempts": attempt + 1})
         return Completion(text=None, error=f"gave up after {self.max_retries + 1} attempts: {last}",
                           extra={"attempts": self.max_retries + 1})

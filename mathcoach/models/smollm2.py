@@ -16,13 +16,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mathcoach.errors import UserError
 from mathcoach.home import home
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DIR_NAME = "smollm2-135m-instruct"
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(UserError, RuntimeError):
     """The default model's package is missing; the message says how to install it."""
 
 

@@ -36,7 +36,8 @@ class OptimizeConfig:
     student_max_tokens: int = opt(384, help="most tokens per student answer", metavar="N")
     teacher_max_tokens: int = opt(1500, help="most tokens per teacher reply", metavar="N")
     teacher_temperature: float = opt(0.8, help="teacher sampling temperature (diverse proposals need > 0)")
-    format: str = opt("long", help="format the step checker diagnoses failures against", metavar="FMT")
+    format: str | None = opt(None, help="format the step checker diagnoses failures against (default: the student "
+                             "model directory's trained format, else the data rows' own, else long)", metavar="FMT")
     val_limit: int | None = opt(None, help="use only the first N validation problems", metavar="N")
     test_limit: int | None = opt(None, help="use only the first N test problems", metavar="N")
     seed: int = opt(0, help="seed for minibatches and teacher sampling")
@@ -49,13 +50,16 @@ class OptimizeConfig:
     max_retries: int = opt(4, help="retries per API call", metavar="N")
     timeout_s: float = opt(120.0, help="seconds before an API call times out")
 
-    def __post_init__(self):
+    def preflight(self) -> None:
+        """What must exist on this machine when the stage starts (``__post_init__`` reads no file)."""
         for name in ("train", "val", "test"):
             if not Path(getattr(self, name)).is_file():
                 raise ConfigError(name, f"file {getattr(self, name)} does not exist")
+
+    def __post_init__(self):
         if len({Path(self.train).resolve(), Path(self.val).resolve(), Path(self.test).resolve()}) < 3:
             raise ConfigError("test", "train, val and test must be three different files")
-        if self.format not in ALL_FORMATS:
+        if self.format is not None and self.format not in ALL_FORMATS:
             raise ConfigError("format", f"unknown format {self.format!r}; choose one of {', '.join(ALL_FORMATS)}")
         for name, low in (("rounds", 1), ("candidates", 1), ("minibatch", 1), ("failures_shown", 0), ("top_shown", 1),
                           ("patience", 1), ("max_prompt_chars", 20), ("student_max_tokens", 1),

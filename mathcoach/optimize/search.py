@@ -24,10 +24,9 @@ from pathlib import Path
 
 from mathcoach.config import ConfigError
 from mathcoach.eval.metrics import mcnemar
-from mathcoach.eval.run import Sampling, ask_and_score
-from mathcoach.eval.score import aggregate
+from mathcoach.eval.score import Sampling, aggregate, ask_and_score, resolve_format
 from mathcoach.home import home
-from mathcoach.io import atomic_writer, write_json
+from mathcoach.io import JsonlLog, atomic_writer, write_json
 from mathcoach.models.base import Request, messages_hash
 from mathcoach.optimize.budget import Budget
 from mathcoach.optimize.config import OptimizeConfig
@@ -38,6 +37,10 @@ from mathcoach.runs import index_run, new_run_dir, sha256_file, versions
 
 def _sha(text: str | None) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:16] if text else None
+
+
+def _public(candidate: dict) -> dict:
+    return {k: v for k, v in candidate.items() if k != "val_rows"}
 
 
 def _acc(rows: list[dict]) -> tuple[int, int]:
@@ -82,6 +85,7 @@ def affordable_proposals(cfg: OptimizeConfig, n_val: int, n_test: int) -> int:
 
 def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = False) -> tuple[Path, dict]:
     t0 = time.time()
+    cfg.preflight()
     train, val, test = (read_items(cfg.train), read_items(cfg.val)[: cfg.val_limit],
                         read_items(cfg.test)[: cfg.test_limit])
     for name, items in (("train", train), ("val", val), ("test", test)):
@@ -90,9 +94,15 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
     ids = {"train": {it.question for it in train}, "val": {it.question for it in val}}
     if ids["train"] & {it.question for it in test} or ids["val"] & {it.question for it in test}:
         raise ConfigError("test", "the test file shares questions with train or val; regenerate the splits")
+    from mathcoach.modeldir import read_record
+
+    record = read_record(cfg.student)
+    fmt, _ = resolve_format(cfg, record.format if record else None, train, cfg.student, quiet)
     run_dir = new_run_dir("optimize", cfg.student, Path(cfg.val).stem, cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "config.json", dataclasses.asdict(cfg))
+    # Streamed as they are made, so a killed search leaves its record; rewritten whole at the end.
+    cand_log, teacher_log_file = JsonlLog(run_dir / "candidates.jsonl"), JsonlLog(run_dir / "teacher_calls.jsonl")
 
     from mathcoach.models import load_model
     from mathcoach.models.cache import CachedBackend
@@ -125,7 +135,7 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
     def score(system, items, what, final=False):
         if not budget.afford(student=len(items), what=what, final=final):
             return None
-        rows = ask_and_score(s_cache, items, system, [], params, cfg.format)
+        rows = ask_and_score(s_cache, items, system, [], params, fmt)
         budget.charge("student", rows)
         return rows
 
@@ -139,6 +149,7 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
         pool.append({"id": f"baseline:{name}", "round": 0, "parent": None, "text": text, "sha": _sha(text),
                      "origin": "baseline", "val": right / n if n else 0.0, "val_correct": right, "val_n": n,
                      "val_rows": {r["id"]: r["correct"] for r in rows}})
+        cand_log.write([_public(pool[-1])])
         _log(quiet, f"baseline {name}: validation {right}/{n}")
     best = max(pool, key=lambda c: c["val"])
     teacher_log, stopped, no_improve = [], None, 0
@@ -172,6 +183,7 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
                             "reply": reply.text, "error": reply.error, "counts": counts,
                             "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                             "cost_usd": reply.cost_usd, "cached": reply.cached})
+        teacher_log_file.write(teacher_log[-1:])
         improved = False
         for k, text in enumerate(texts):
             cand = {"id": f"r{rnd}c{k}", "round": rnd, "parent": parent["id"], "text": text, "sha": _sha(text),
@@ -186,6 +198,7 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
                 if val_rows is None:
                     stopped = budget.stop_reason
                     pool.append(cand)
+                    cand_log.write([_public(cand)])
                     break
                 right, n = _acc(val_rows)
                 cand.update(val=right / n if n else 0.0, val_correct=right, val_n=n,
@@ -193,6 +206,7 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
                 if cand["val"] > best["val"]:
                     best, improved = cand, True
             pool.append(cand)
+            cand_log.write([_public(cand)])
             _log(quiet, f"round {rnd} {cand['id']}: minibatch {cand['minibatch']}/{len(mb)} (parent {p_right})"
                         + (f", validation {cand['val_correct']}/{cand['val_n']}" if cand["val"] is not None else ""))
         if stopped:
@@ -229,6 +243,8 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
         "val_minus_test": best["val"] - best_test,
         "per_cell_test": {cid: {cell: m["exact_match"] for cell, m in mm["cells"].items()} for cid, mm in metrics.items()},
     }
+    cand_log.close()
+    teacher_log_file.close()
     write_outputs(run_dir, cfg, pool, teacher_log, best, report, metrics, test_rows, budget, stopped, malformed,
                   warnings, t0, student, teacher)
     summary = summary_text(cfg, report, pool, budget, stopped, malformed)
@@ -242,7 +258,7 @@ def write_outputs(run_dir, cfg, pool, teacher_log, best, report, metrics, test_r
                   warnings, t0, student, teacher) -> None:
     with atomic_writer(run_dir / "candidates.jsonl") as f:
         for c in pool:
-            f.write(json.dumps({k: v for k, v in c.items() if k != "val_rows"}, ensure_ascii=False) + "\n")
+            f.write(json.dumps(_public(c), ensure_ascii=False) + "\n")
     with atomic_writer(run_dir / "teacher_calls.jsonl") as f:
         for t in teacher_log:
             f.write(json.dumps(t, ensure_ascii=False) + "\n")

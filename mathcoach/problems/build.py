@@ -25,7 +25,7 @@ from mathcoach.problems.dataset import max_column_sum, to_row
 from mathcoach.problems.generate import MAX_DIGITS, SPLITS, SpecError, iter_draw, make_problems, parse_cells
 from mathcoach.problems.phrasings import PHRASINGS, phrasing_ids
 from mathcoach.problems.problem import OPS, Problem
-from mathcoach.problems.traces import FORMATS, check_format, render_checked
+from mathcoach.problems.traces import FORMATS, FormatError, check_format, render_checked
 
 
 @dataclass
@@ -55,7 +55,7 @@ class DataConfig:
             raise ConfigError("op", f"unknown op {self.op!r}; choose one of {', '.join(OPS)}")
         try:
             check_format(self.op, self.format)
-        except ValueError as e:
+        except FormatError as e:
             raise ConfigError("format", str(e)) from None
         try:
             self.cells = parse_cells(self.digits)
@@ -78,6 +78,9 @@ class DataConfig:
             raise ConfigError("repeat_hard", f"needs --op mul (column sums are a multiplication measure), got {self.op}")
         if self.workers < 1:
             raise ConfigError("workers", f"must be 1 or more, got {self.workers}")
+
+    def preflight(self) -> None:
+        """What must exist when the stage starts: a --system @FILE is read here (``__post_init__`` reads no file)."""
         if self.system and self.system.startswith("@"):
             try:
                 self.system = Path(self.system[1:]).read_text(encoding="utf-8").strip()
@@ -153,6 +156,7 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
     """Write the dataset and return its summary (rows, per-cell counts, sha256)."""
     from mathcoach.io import atomic_writer
 
+    cfg.preflight()
     sha = hashlib.sha256()
     bar = None
     expected_rows = cfg.per_cell * len(cfg.cells)

@@ -11,11 +11,12 @@ import functools
 import os
 from dataclasses import dataclass
 
+from mathcoach.errors import DataError
 from mathcoach.problems.answer import ANSWER_VERSION, normalize_number
-from mathcoach.problems.problem import Problem
-from mathcoach.problems.traces import render
+from mathcoach.problems.problem import OPS, Problem
+from mathcoach.problems.traces import format_of, render
 
-ROW_VERSION = "1"
+ROW_VERSION = "2"  # 2: meta carries format_version
 
 
 def column_carries(terms: list[int]) -> int:
@@ -76,8 +77,8 @@ def to_row(p: Problem, fmt: str, system: str | None = None, solution: str | None
     messages = [{"role": "system", "content": system}] if system else []
     solution = render(p, fmt) if solution is None else solution
     messages += [{"role": "user", "content": p.question}, {"role": "assistant", "content": solution}]
-    meta = p.to_dict() | {"format": fmt, "carries": carries(p), "row_version": ROW_VERSION,
-                          "answer_version": ANSWER_VERSION}
+    meta = p.to_dict() | {"format": fmt, "format_version": format_of(p.op, fmt).version, "carries": carries(p),
+                          "row_version": ROW_VERSION, "answer_version": ANSWER_VERSION}
     return {"messages": messages, "meta": meta}
 
 
@@ -90,14 +91,20 @@ class Item:
     answer: str | None  # canonical gold answer (answer.normalize_number), None if the file has none
     problem: Problem | None  # set for generated arithmetic rows
     source: str  # "mathcoach", "gsm8k", "svamp", "question"
+    format: str | None = None  # the trace format a generated row was written in
 
 
 def item_from_row(row: dict, n: int, path: str = "") -> Item:
     """Read any supported row shape; raises ValueError naming the row when the shape is unknown."""
     meta = row.get("meta")
     if isinstance(meta, dict) and "op" in meta:
-        p = Problem.from_dict(meta)
-        return Item(p.id, p.question, p.answer, p, "mathcoach")
+        try:
+            p = Problem.from_dict(meta)
+        except TypeError as e:  # a generated row whose meta lost a field
+            raise DataError(f"{os.fspath(path)}: row {n}: meta is not a mathcoach problem ({e})") from None
+        if p.op not in OPS:
+            raise DataError(f"{os.fspath(path)}: row {n}: unknown op {p.op!r}; choose one of {', '.join(OPS)}")
+        return Item(p.id, p.question, p.answer, p, "mathcoach", meta.get("format"))
     if "Body" in row and "Question" in row:  # SVAMP
         q = f"{row['Body'].strip()} {row['Question'].strip()}"
         return Item(str(row.get("ID", n)), q, normalize_number(row.get("Answer")), None, "svamp")
@@ -111,7 +118,7 @@ def item_from_row(row: dict, n: int, path: str = "") -> Item:
         if user:
             return Item(str(n), user[0], None, None, "question")
     where = f"{os.fspath(path)}: " if path else ""
-    raise ValueError(f"{where}row {n}: unknown row shape; expected mathcoach rows, GSM8K (question/answer) "
+    raise DataError(f"{where}row {n}: unknown row shape; expected mathcoach rows, GSM8K (question/answer) "
                      "or SVAMP (Body/Question/Answer)")
 
 

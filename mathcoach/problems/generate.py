@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from mathcoach.errors import UserError
 from mathcoach.problems.phrasings import phrasing_ids, render_question
 from mathcoach.problems.problem import OPS, Problem, canonical_pair
 
@@ -27,7 +28,7 @@ _SPLIT_KEY = b"mathcoach-split-v1"
 _ENUMERATE_BELOW = 200_000  # cells with fewer ordered pairs than this are enumerated, not sampled
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """A user-supplied specification (cells, counts) is invalid; the message says how to fix it."""
 
 

@@ -78,3 +78,27 @@ class TrainIndex:
             if hit and len(rep.examples) < max_examples:
                 rep.examples.append(it.question[:120])
         return rep
+
+
+def check_overlap(train: str, tests: list[str], ns: tuple[int, ...] = DEFAULT_NS) -> list[OverlapReport]:
+    """One report per test file against the training file (data; ``overlap_markdown`` renders it)."""
+    from mathcoach.problems.dataset import read_items
+
+    index = TrainIndex(read_items(train), ns)
+    return [index.report(path, read_items(path)) for path in tests]
+
+
+def overlap_markdown(train: str, reports: list[OverlapReport], ns: tuple[int, ...]) -> str:
+    header = " | ".join(f"{n}-gram" for n in ns)
+    lines = [f"train: {train}", f"| test file | items | exact question | same operands | {header} |",
+             "|---|---:|---:|---:|" + "---:|" * len(ns)]
+    examples = []
+    for rep in reports:
+        grams = " | ".join(str(rep.ngram[n]) for n in ns)
+        lines.append(f"| {rep.path} | {rep.items} | {rep.exact} | {rep.same_pair} | {grams} |")
+        examples += [f"  {rep.path}: {q}" for q in rep.examples]
+    if examples:
+        lines.append("examples of contaminated items:\n" + "\n".join(examples))
+    contaminated = any(rep.hits for rep in reports)
+    lines.append("CONTAMINATED: test items overlap the training file" if contaminated else "clean: no overlap found")
+    return "\n".join(lines)

@@ -3,7 +3,9 @@
 Example: ``mathcoach train --config configs/train/smollm2_cpu_2x2.toml --output runs/train/smollm2-2x2``
 
 Defaults mirror the reference QLoRA recipe (LoRA r=64, alpha=16, dropout 0.1 on q/k/v/o); a shipped recipe
-changes only what it must and says why in its file.
+changes only what it must and says why in its file. Settings are checked in two passes: ``__post_init__`` refuses
+what contradicts itself (no file is read), ``preflight()`` what the machine lacks (input files), just before the
+stage runs -- so a multi-stage run is validated before its data exists.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mathcoach.config import ConfigError, opt
-from mathcoach.problems.traces import ALL_FORMATS
+from mathcoach.problems.traces import ALL_FORMATS, template_of
 
 METHODS = ("lora", "qlora", "full")
 SCRATCH_SIZES = {  # name -> (layers, hidden, heads, intermediate): a few million parameters, digit-level vocab
@@ -77,12 +79,29 @@ class TrainConfig:
     logging_steps: int = opt(10, help="log loss and learning rate every N steps", metavar="N")
     report_to: str = opt("none", help="passed to transformers: none, tensorboard, mlflow, wandb (comma-separated)")
 
-    def __post_init__(self):
+    def preflight(self) -> None:
+        """What must exist on this machine when the stage starts."""
         for name in ("train", "val"):
             if not Path(getattr(self, name)).is_file():
                 raise ConfigError(name, f"file {getattr(self, name)} does not exist")
         if self.system_prompt is not None and not Path(self.system_prompt).is_file():
             raise ConfigError("system_prompt", f"file {self.system_prompt} does not exist")
+
+    def check_template(self, fmt: str) -> None:
+        """`places`/`fused` name the question's digits by marks only --digit-marks writes, `staged`/`carryout` by
+        the tokens only --place-tokens writes: a format read through another template is refused."""
+        needed = template_of(fmt)
+        have = "tokens" if self.place_tokens else "marks" if self.digit_marks else None
+        flag = {"marks": "--digit-marks", "tokens": "--place-tokens"}
+        if needed and self.from_scratch is None:
+            raise ConfigError("format", f"format {fmt!r} names the question's digits by marks that only a "
+                              f"from-scratch model's template writes; add --from-scratch tiny {flag[needed]}, or "
+                              "pick another format")
+        if needed and needed != have:
+            raise ConfigError(flag[needed][2:], f"format {fmt!r} is read through the {flag[needed]} template; add "
+                              f"{flag[needed]}" + (f" instead of {flag[have]}" if have else ""))
+
+    def __post_init__(self):
         if self.format is not None and self.format not in ALL_FORMATS:
             raise ConfigError("format", f"unknown format {self.format!r}; choose one of {', '.join(ALL_FORMATS)}")
         if self.method not in METHODS:
@@ -120,6 +139,8 @@ class TrainConfig:
             raise ConfigError("lora_dropout", "dropout and warmup ratio must be in [0, 1)")
         if not [t for t in self.lora_targets.split(",") if t.strip()]:
             raise ConfigError("lora_targets", "name at least one module, e.g. q_proj,v_proj")
+        if self.format is not None:
+            self.check_template(self.format)
 
     @property
     def targets(self) -> list[str]:

@@ -13,9 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from mathcoach import modeldir
 from mathcoach.config import ConfigError
-
-RECORD = ("config.yaml", "system_prompt.txt", "metrics.csv", "train_results.json", "README.md")
 
 
 def merge_adapter(adapter: str, output: str) -> Path:
@@ -40,9 +39,7 @@ def merge_adapter(adapter: str, output: str) -> Path:
     try:  # built aside and renamed, so a killed merge leaves no half-written model
         merged.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        for name in RECORD:
-            if (src / name).exists():
-                shutil.copy2(src / name, tmp / name)
+        modeldir.copy_record(src, tmp, adapter=False)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)

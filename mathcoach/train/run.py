@@ -5,11 +5,9 @@ Example: ``mathcoach train --config configs/train/smollm2_cpu_2x2.toml --output 
 Read top to bottom: set-up (data, model, tokenizer), training (TRL's SFTTrainer with generation-based
 validation and best-checkpoint selection), saving (weights or adapter, resolved config, model card).
 
-The output directory:
-    adapter_model.safetensors + adapter_config.json   (LoRA/QLoRA)  or  model.safetensors + config.json (full)
-    tokenizer files, config.yaml (resolved settings), system_prompt.txt (when one was used), metrics.csv,
-    train_results.json (versions, seeds, data hashes, timings), README.md (model card), val_samples.jsonl (the
-    latest validation answers with the step checker's diagnosis), checkpoints/
+The output directory is the model-directory contract of modeldir.py (weights or adapter, tokenizer,
+``mathcoach.json`` with format, system prompt, template and base model, config.yaml, train_results.json,
+metrics.csv, val_samples.jsonl, the model card) plus ``checkpoints/`` for ``--resume``.
 ``mathcoach eval --model DIR`` and ``mathcoach serve --model DIR`` take it as it is.
 """
 
@@ -24,9 +22,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from mathcoach import modeldir
 from mathcoach.config import ConfigError
-from mathcoach.io import atomic_writer, read_jsonl, write_json
+from mathcoach.io import read_jsonl
 from mathcoach.problems.dataset import item_from_row
+from mathcoach.problems.traces import FORMATS, version_of
 from mathcoach.runs import index_run, new_run_dir, sha256_file, versions
 from mathcoach.train.config import TrainConfig
 from mathcoach.train.data import distinct_pad_token, encode_rows, split_messages
@@ -81,6 +81,19 @@ def check_hardware(cfg: TrainConfig) -> None:
         raise ConfigError("method", "qlora needs bitsandbytes: pip install bitsandbytes") from None
 
 
+def template_kind(cfg: TrainConfig) -> str | None:
+    return "tokens" if cfg.place_tokens else "marks" if cfg.digit_marks else None
+
+
+def check_format_fits(cfg: TrainConfig, fmt: str, rows: list[dict]) -> None:
+    """The format (given, or the rows' own) must exist for the rows' operation and suit the chat template."""
+    op = next((r["meta"]["op"] for r in rows if isinstance(r.get("meta"), dict) and "op" in r["meta"]), "mul")
+    if fmt not in FORMATS.get(op, {}):
+        raise ConfigError("format", f"format {fmt!r} does not exist for op {op!r}; choose one of: "
+                          f"{', '.join(FORMATS.get(op, {}))}")
+    cfg.check_template(fmt)
+
+
 def base_model_dir(cfg: TrainConfig) -> Path:
     from mathcoach.models import ModelSpecError, parse_model
 
@@ -125,9 +138,24 @@ def load_model_and_tokenizer(cfg: TrainConfig, train_rows: list[dict], out: Path
     return base, model, tokenizer
 
 
-def sft_config(cfg: TrainConfig, out: Path):
+def total_steps(cfg: TrainConfig, n_rows: int) -> int:
+    """Optimizer steps the schedule runs: --max-steps, else epochs over the rows (the last batch counted)."""
+    if cfg.max_steps:
+        return cfg.max_steps
+    per_epoch = -(-n_rows // (cfg.batch_size * cfg.grad_accum))
+    return max(1, int(per_epoch * cfg.epochs + 0.999999))
+
+
+def sft_config(cfg: TrainConfig, out: Path, n_rows: int):
     import torch
     from trl import SFTConfig
+
+    # An integer step count: transformers reads a float warmup_steps as a ratio only from version 5 on, and
+    # warmup_ratio is deprecated there, so the ratio is turned into steps here, the same on every version.
+    warmup_steps = round(cfg.warmup_ratio * total_steps(cfg, n_rows))
+    # transformers 5 renamed gradient_checkpointing (the old name warns on every run); older versions know only it.
+    checkpointing = ("activation_checkpointing" if "activation_checkpointing" in SFTConfig.__dataclass_fields__
+                     else "gradient_checkpointing")
 
     cuda = torch.cuda.is_available()
     bf16 = cfg.bf16 if cfg.bf16 is not None else (torch.cuda.is_bf16_supported() if cuda else _cpu_bf16())
@@ -135,15 +163,15 @@ def sft_config(cfg: TrainConfig, out: Path):
         output_dir=str(out / CHECKPOINTS), seed=cfg.seed, data_seed=cfg.seed,
         per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate,
-        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
+        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=warmup_steps, weight_decay=cfg.weight_decay,
         num_train_epochs=cfg.epochs, max_steps=cfg.max_steps or -1, bf16=bf16, use_cpu=not cuda,
-        gradient_checkpointing=cfg.gradient_checkpointing,  # TRL defaults to on: compute for memory a small run lacks
+        **{checkpointing: cfg.gradient_checkpointing},  # TRL defaults to on: compute for memory a small run lacks
         logging_steps=cfg.logging_steps, logging_first_step=True, eval_strategy="steps", eval_steps=cfg.eval_steps,
         save_strategy="steps", save_steps=cfg.eval_steps, save_total_limit=cfg.save_total_limit,
         load_best_model_at_end=True, metric_for_best_model="exact_match", greater_is_better=True,
         report_to=[r for r in cfg.report_to.split(",") if r and r != "none"] or "none",
         max_length=cfg.max_length, packing=cfg.packing, completion_only_loss=True,
-        include_num_input_tokens_seen="non_padding", disable_tqdm=not sys.stderr.isatty(),
+        include_num_input_tokens_seen="non_padding", disable_tqdm=True,  # trainer.Progress shows it
         train_sampling_strategy="random" if cfg.packing else "group_by_length",
         dataloader_num_workers=0, eval_accumulation_steps=None,
     )
@@ -174,6 +202,7 @@ def prepare_output(cfg: TrainConfig) -> tuple[Path, Path | None]:
 
 def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path, dict]:
     t_start = time.time()
+    cfg.preflight()
     check_hardware(cfg)
     train_rows = read_jsonl(cfg.train)[: cfg.train_limit]
     if not train_rows:
@@ -185,6 +214,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
         raise ConfigError("val", f"{cfg.val} holds no rows")
     picked = val_subset(val_rows, cfg.eval_problems, cfg.seed, cfg.val)
     fmt = cfg.format or Counter(r.get("meta", {}).get("format", "long") for r in train_rows).most_common(1)[0][0]
+    check_format_fits(cfg, fmt, train_rows)
     system = Path(cfg.system_prompt).read_text(encoding="utf-8") if cfg.system_prompt else None
     if not cfg.from_scratch:
         base_model_dir(cfg)  # a bad --model fails before any output is made
@@ -216,7 +246,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
 
     try:
         trainer, limit = _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, system, fmt,
-                                        gen_tokens, callbacks)
+                                        gen_tokens, callbacks, quiet)
     except Exception:
         if not cfg.resume:
             shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
@@ -236,16 +266,16 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
     tokenizer.save_pretrained(out)
     if cfg.from_scratch:
         shutil.rmtree(out / "scratch-init", ignore_errors=True)
-    if system is not None:
-        (out / "system_prompt.txt").write_text(system, encoding="utf-8")
     state = trainer.state
     best_step = int(state.best_model_checkpoint.rsplit("-", 1)[1]) if state.best_model_checkpoint else None
     history = [h for h in state.log_history if "eval_exact_match" in h]
     tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
-    resolved = dataclasses.asdict(cfg) | {"format": fmt, "base_model_path": str(base), "max_tokens": gen_tokens}
+    resolved = dataclasses.asdict(cfg) | {"format": fmt, "format_version": version_of(fmt),
+                                          "base_model_path": str(base), "max_tokens": gen_tokens}
+    data_sha = {"train": sha256_file(cfg.train), "val": sha256_file(cfg.val)}
     results = {
         "kind": "train", "config": resolved, "versions": versions(), "seed": cfg.seed,
-        "data_sha256": {"train": sha256_file(cfg.train), "val": sha256_file(cfg.val)},
+        "data_sha256": data_sha, "format": {"name": fmt, "version": version_of(fmt)},
         "system_prompt_sha256": hashlib.sha256(system.encode()).hexdigest() if system else None,
         "rows": {"train": len(train_ds), "val_subset": len(picked)},
         "steps": state.global_step, "best_step": best_step, "best_val_exact_match": state.best_metric,
@@ -257,17 +287,21 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
                                                                  state.global_step < state.max_steps else "schedule"),
         "metrics": {"overall": {"exact_match": state.best_metric, "items": len(picked), "unscored": 0}},
     }
-    write_json(out / "train_results.json", results)
-    _write_yaml(out / "config.yaml", resolved)
-    _write_card(out, cfg, results, fmt, system)
+    record = modeldir.ModelRecord(
+        format=fmt, format_version=version_of(fmt), system_prompt=system, template=template_kind(cfg),
+        base_model=None if cfg.from_scratch else cfg.model, base_model_path=None if cfg.from_scratch else str(base),
+        method=cfg.method, from_scratch=cfg.from_scratch, adapter=cfg.method in ("lora", "qlora"),
+        tokenizer=modeldir.tokenizer_summary(tokenizer), versions=results["versions"], data_sha256=data_sha)
+    modeldir.write_record(out, record, resolved, results, model_card(out, cfg, results, fmt, system))
     index_run(out, "train", results | {"config": {"model": cfg.model, "data": cfg.val}})
     return out, results
 
 
-def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, system, fmt, gen_tokens, callbacks):
-    from transformers import EarlyStoppingCallback
+def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, system, fmt, gen_tokens, callbacks,
+                   quiet=False):
+    from transformers import EarlyStoppingCallback, PrinterCallback
 
-    from mathcoach.train.trainer import GenSettings, MathSFTTrainer, MetricsCSV, TimeLimit
+    from mathcoach.train.trainer import GenSettings, MathSFTTrainer, MetricsCSV, Progress, TimeLimit
 
     peft_config = None
     if cfg.method in ("lora", "qlora"):
@@ -288,21 +322,17 @@ def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, 
         cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping))
     # Validation decodes in batches of at least 32: greedy decoding is step-bound, so wider batches are nearly free.
     trainer = MathSFTTrainer(
-        model=model, args=sft_config(cfg, out), train_dataset=train_ds, eval_dataset=eval_ds,
+        model=model, args=sft_config(cfg, out, len(train_ds)), train_dataset=train_ds, eval_dataset=eval_ds,
         processing_class=tokenizer, peft_config=peft_config, callbacks=cbs,
         val_items=[it for _, it in picked], gen=GenSettings(system, fmt, gen_tokens, max(cfg.batch_size, 32)),
         samples_path=out / "val_samples.jsonl")
+    trainer.remove_callback(PrinterCallback)  # its raw dicts of strings are replaced by one readable line
+    if not quiet:
+        trainer.add_callback(Progress())
     return trainer, limit
 
 
-def _write_yaml(path: Path, obj: dict) -> None:
-    import yaml
-
-    with atomic_writer(path) as f:
-        yaml.safe_dump(obj, f, sort_keys=False)
-
-
-def _write_card(out: Path, cfg: TrainConfig, results: dict, fmt: str, system: str | None) -> None:
+def model_card(out: Path, cfg: TrainConfig, results: dict, fmt: str, system: str | None) -> str:
     what = f"trained from scratch ({cfg.from_scratch})" if cfg.from_scratch else f"{cfg.method} fine-tune of {cfg.model}"
     best = results["best_val_exact_match"]
     lines = [
@@ -316,7 +346,8 @@ def _write_card(out: Path, cfg: TrainConfig, results: dict, fmt: str, system: st
         f"| system prompt | {'none' if system is None else '`system_prompt.txt`'} |",
         f"| seed | {cfg.seed} |", "",
         "Validation problems are never test problems: test accuracy comes from `mathcoach eval` on a test file:", "",
-        f"    mathcoach eval --model {out} --data test.jsonl --format {fmt}", f"    mathcoach serve --model {out}", "",
+        f"    mathcoach eval --model {out} --data test.jsonl    # scored in `{fmt}`, the trained format",
+        f"    mathcoach serve --model {out}", "",
         "Base model licence: see the base model's card (SmolLM2-135M-Instruct is Apache-2.0).",
     ]
-    (out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines) + "\n"

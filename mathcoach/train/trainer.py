@@ -20,8 +20,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 from trl import SFTTrainer
 
-from mathcoach.eval.run import Sampling, ask_and_score
-from mathcoach.eval.score import aggregate
+from mathcoach.eval.score import Sampling, aggregate, ask_and_score
 from mathcoach.io import atomic_writer
 
 
@@ -40,7 +39,10 @@ class _Direct:
         self.backend = backend
 
     def generate(self, requests, on_batch=None):
-        return self.backend.generate(requests)
+        out = self.backend.generate(requests)
+        if on_batch:
+            on_batch(list(range(len(out))), out)
+        return out
 
 
 class MathSFTTrainer(SFTTrainer):
@@ -127,3 +129,47 @@ class TimeLimit(TrainerCallback):
             control.should_training_stop = True
             control.should_evaluate = control.should_save = True
         return control
+
+
+class Progress(TrainerCallback):
+    """What a person watches: one bar with the step, loss, tokens/s and the last validation accuracy (on a
+    terminal), or one such line per log (in a log file) -- in place of transformers' raw dicts of strings."""
+
+    def __init__(self, stream=None):
+        import sys
+
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.bar, self.t0, self.tokens0, self.val = None, None, 0, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.t0, self.tokens0 = time.time(), int(getattr(state, "num_input_tokens_seen", 0) or 0)
+        if self.tty:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, unit="step", file=self.stream,
+                            desc="train", dynamic_ncols=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "eval_exact_match" in logs:
+            self.val = logs["eval_exact_match"]
+        elapsed = max(time.time() - (self.t0 or time.time()), 1e-9)
+        tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0) - self.tokens0
+        fields = {"loss": f"{logs['loss']:.4f}" if isinstance(logs.get("loss"), (int, float)) else None,
+                  "tok/s": f"{tokens / elapsed:,.0f}" if tokens else None,
+                  "val": f"{100 * self.val:.1f}%" if self.val is not None else None}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if self.bar is not None:
+            self.bar.set_postfix(fields, refresh=True)
+        elif fields:
+            print(f"step {state.global_step}/{state.max_steps} " + " ".join(f"{k} {v}" for k, v in fields.items()),
+                  file=self.stream, flush=True)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,154 @@
+"""Multiplication traces for from-scratch models whose chat template marks the question's digits by place:
+places (``--digit-marks``), fused (``--digit-marks``), staged and carryout (``--place-tokens``).
+
+Example: ``render(Problem.make("mul", 16, 88, ...), "carryout")`` (traces/__init__.py renders any of them)
+"""
+
+from __future__ import annotations
+
+from mathcoach.problems.problem import Problem
+from mathcoach.problems.traces.steps import ADDITION, COPY, PRODUCT, Digits, Step, frame_width, step
+
+
+# Place marks for `places`: the scratch models' chat template writes GREEK_LOWER[k] before the digit of place
+# 10^k of the question's first number and GREEK_UPPER[k] before the second's (scratch.py); a trace names the
+# places of its own numbers with LATIN[k], so a lookup by mark can never hit the question's digits by mistake.
+GREEK_LOWER = "αβγδεζηθικλμνξοπρστυφχψω"
+GREEK_UPPER = "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ"
+LATIN = "abcdefghijklmnopqrstuvwxyz"
+LINE_LABELS = GREEK_UPPER + "БГДЖЗИЛПФЦЧШЩЭЮЯ"  # a 16x16 product has 32 places; Greek has 24 capitals
+
+
+def _marked(n: int, width: int, role: str) -> tuple[str, list[tuple[int, str]]]:
+    """``n`` ones digit first, each digit after its place mark: 128 -> "a8b2c1d0" (width 4)."""
+    digits = str(n).zfill(width)[::-1]
+    return "".join(LATIN[k] + "{}" for k in range(width)), [(int(d), role) for d in digits]
+
+
+def mul_places(p: Problem) -> list[Step]:
+    """Multiplication for a model whose prompt marks every digit with its place (the scratch models' template
+    turns "16 * 88" into "β1α6 * Β8Α8"). One line per place of the product, each labelled with the second
+    number's mark for that place:
+
+        Α8=a8b2c1d0e0f0g0 a8b2c1d0e0f0g0 8___________      product line: digit, first number * digit, running sum
+        Β8=a8b2c1d0e0f0g0 a0b4c1d0e0f0g0 08__________
+        ...
+        Η=a0b0c0d0e0f0g0 000000001408                     past the second number: the sum only moves down
+        Answer:         1408
+
+    The running sum is kept divided by 10 after each line (its ones digit is final and leaves it), so every digit
+    of a line comes from a fixed distance: the same mark on this line or the next mark on the line above. The
+    answer is built by putting each final digit in front of those before it, so it is never read backwards; the
+    answer line is the last of those fields with its leading zeros blanked.
+
+    Why: trained from scratch on `framed`, a 4M-parameter model's 6x6 answers failed in the two steps that read
+    digits at a distance that changes from problem to problem: copying the operands out of the question (86%
+    of held-out 6x6 problems) and reversing the 12-digit sum (every one): benchmarks/RESULTS.md. Here both
+    become lookups by mark, or copies at a fixed distance. Measured: the multiplier digit read by its mark is
+    right 98.8% of the time, but in 60 minutes the 4M model did not learn the first number times that digit
+    (a lookup through a mapped mark), so the scratch recipe still uses `framed` (RESULTS.md)."""
+    frame = frame_width(p)
+    steps, rest, done = [], 0, ""
+    for k in range(2 * frame):
+        if k < frame:
+            d = p.b // 10**k % 10
+            rest = rest // 10 + p.a * d
+            prod_t, prod_n = _marked(p.a * d, frame + 1, PRODUCT)
+            head, nums = LINE_LABELS[k] + "{}=" + prod_t + " ", [(d, COPY), *prod_n]
+        else:
+            rest //= 10
+            head, nums = LINE_LABELS[k] + "=", []
+        rest_t, rest_n = _marked(rest, frame + 1, ADDITION)
+        done = str(rest % 10) + done
+        steps.append(step(head + rest_t + " {}" + "_" * (2 * frame - len(done)), *nums, *rest_n,
+                        (Digits(done), COPY)))
+    return steps
+
+
+def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False) -> list[Step]:
+    """The lines of `fused`; ``product`` writes a * d before each t (`staged`), ``top`` adds a group past the frame
+    (`carryout`)."""
+    frame = frame_width(p)
+    a_digits = [p.a // 10**i % 10 for i in range(frame)] + [0] * top
+    n = len(a_digits)
+    steps, rest, done = [], 0, ""
+    for k in range(2 * frame):
+        d = p.b // 10**k % 10
+        groups, carry = [], 0
+        for i, a in enumerate(a_digits):
+            r = rest // 10 ** (i + 1) % 10 if i < n - 1 else rest // 10**n  # the top group takes the rest
+            t = a * d + r + carry
+            groups.append((Digits(f"{a}{d}{a * d:02d}{t:02d}" if product else f"{a}{d}{t:02d}"), PRODUCT))
+            carry = t // 10
+        rest = rest // 10 + p.a * d
+        done = str(rest % 10) + done
+        template = LINE_LABELS[k] + "{}=" + "".join(GREEK_LOWER[i] + "{}" for i in range(n)) + " {}"
+        steps.append(step(template + "_" * (2 * frame - len(done)), (d, COPY), *groups, (Digits(done), COPY)))
+    return steps
+
+
+def mul_fused(p: Problem) -> list[Step]:
+    """`places` with every digit of the products computed by one fused multiply-add whose four inputs sit at fixed
+    distances or behind the question's own marks. For 16 * 88 (the template asks "What is β1α6 * Β8Α8?"):
+
+        Α8=α6848β1812γ0801δ0800ε0800ζ0800 8___________
+        Β8=α6850β1814γ0801δ0800ε0800ζ0800 08__________
+        Γ0=α6004β1001γ0000δ0000ε0000ζ0000 408_________
+        ...                                                  (12 lines: one per place of the product)
+        Answer:         1408
+
+    Line k is labelled with the second number's mark for place k and its digit d there (0 past its end), then
+    one group per place i of the frame: the first number's mark and digit there, d, and the two digits of
+    t = a_i * d + r + c, where r is the running sum's digit i + 1 from the line above (the sum loses its ones
+    digit every line) and c is the tens of the group before. So a_i and d are read by the same mark as in the
+    question (or copied from the line or group before), r from the line above at a fixed distance, c from the
+    group before; the last group's tens is the sum's top digit. The ones digit of the first group is final, and
+    the field at the end puts it in front of those before it, so the answer is never read backwards (`places`).
+
+    Why: `places` needed each product digit through a mapped mark (latin `c` to Greek `γ`) and a hidden carry,
+    and a 4M-parameter model did not learn that in 60 minutes (2.8%, benchmarks/RESULTS.md); here no digit
+    needs a mapped mark, a hidden carry or a distance that changes from problem to problem. Measured: 1.4% in 60
+    minutes, then a late climb (29% after 100, 40% after 125): the additions were learned at once, the product
+    folded into the same token as the addition and the lookups by mark came last, so the scratch recipe still
+    uses `framed`."""
+    return _multiply_add_lines(p)
+
+
+def mul_staged(p: Problem) -> list[Step]:
+    """`fused` with the digit product written on its own before the add: each group is the first number's mark
+    and digit, the line's digit d, the two digits of a_i * d, then the two digits of t = a_i * d + r + c (r and c
+    as in `fused`). For 16 * 88:
+
+        Α8=α684848β180812γ080001δ080000ε080000ζ080000 8___________
+        ...                                                  (12 lines: one per place of the product)
+        Answer:         1408
+
+    Meant for a model whose template writes each question digit as one token that carries its number and place
+    (``--place-tokens``, scratch.py), so the mark that opens a group or a line finds its digit in one lookup by
+    content, instead of the token after a matching mark (two hops, which blurred to the neighbouring digit).
+
+    Why: trained on `fused`, a 4M-parameter model learned every fixed-distance read and every plain addition
+    within 60 minutes, but not the product folded into the addition (61% of those digits right) nor the mark
+    lookups (62%): benchmarks/RESULTS.md. Here the product is a 100-entry table of its two neighbours, and the
+    add that follows has the same shape as the additions that were learned."""
+    return _multiply_add_lines(p, product=True)
+
+
+def mul_carryout(p: Problem) -> list[Step]:
+    """`staged` with one more group on every line, for the first number's (zero) digit one place past the frame:
+
+        Α8=α684848β180812γ080001δ080000ε080000ζ080000η000000 8___________
+
+    so the line's carry-out is that group's t, and every other group reads the sum digit above from the same
+    place (the ones of the next group on the line above); the new top group's read is always 0.
+
+    Why: trained on `staged`, a 4M-parameter model got every lookup, copy and digit product of 300 held-out 6x6
+    problems right, and 99.4% of the adds; 36 of its 55 wrong adds were in the top group, the one group whose
+    sum digit above sits elsewhere (the tens of the line above's top group), so 6x6 was 83.7%: RESULTS.md."""
+    return _multiply_add_lines(p, product=True, top=True)
+
+
+def answer_places(p: Problem) -> str:
+    """The last line's digits with leading zeros blanked: a copy at a fixed distance that still reads as the
+    number."""
+    return p.answer.rjust(2 * frame_width(p))
