@@ -148,8 +148,82 @@ def test_help_is_instant_and_imports_no_heavy_module():
 
 
 def test_console_script_and_module_agree(tmp_path):
-    res = run_cli("--version")
-    assert res.returncode == 0 and res.stdout.startswith("mathcoach ")
+    script = Path(sys.executable).parent / "mathcoach"  # the entry point pip installed
+    assert script.is_file()
+    by_script = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    by_module = run_cli("--version")
+    assert by_script.returncode == by_module.returncode == 0
+    assert by_script.stdout == by_module.stdout and by_script.stdout.startswith("mathcoach ")
+    bad = subprocess.run([str(script), "data", "--digits", "0x0", "-o", str(tmp_path / "x.jsonl")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr == run_cli("data", "--digits", "0x0", "-o", str(tmp_path / "x.jsonl")).stderr
+
+
+def test_overlap_returns_data_the_cli_prints(tmp_path):
+    from mathcoach.problems.overlap import check_overlap
+
+    files = {}
+    for split in ("train", "test"):
+        files[split] = tmp_path / f"{split}.jsonl"
+        assert main(["data", "--digits", "2x2", "--per-cell", "30", "--split", split, "-o", str(files[split])]) == 0
+    reports = check_overlap(str(files["train"]), [str(files["test"]), str(files["train"])], (13,))
+    assert [r.hits for r in reports][0] == 0 and reports[1].exact == reports[1].items == 30
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["merge", "/no/such/dir", "-o", "OUT"], "not a LoRA output directory"),
+    (["compare", "/no/such/run", "/no/such/run2"], "is not a run directory"),
+    (["serve", "--model", "/no/such/model"], "unknown model"),
+    (["serve", "--model", "smollm2-135m", "--port", "70000"], "--port"),
+    (["serve", "--model", "smollm2-135m", "--batch-size", "0"], "--batch-size"),
+])
+def test_merge_compare_serve_bad_input_one_line_exit_2(tmp_path, args, needle):
+    args = [a.replace("OUT", str(tmp_path / "out")) for a in args]
+    res = run_cli(*args)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and needle in res.stderr, res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_serve_on_a_taken_port_is_one_line(tmp_path, tiny_model):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        res = run_cli("serve", "--model", str(tiny_model), "--port", str(s.getsockname()[1]))
+    assert res.returncode == 2 and "cannot listen on" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_static_checks_read_no_file_and_preflight_does(tmp_path):
+    from mathcoach.config import ConfigError
+    from mathcoach.eval.config import EvalConfig
+    from mathcoach.optimize.config import OptimizeConfig
+    from mathcoach.train.config import TrainConfig
+
+    later = [EvalConfig(model="m", data=str(tmp_path / "later.jsonl")),
+             TrainConfig(train=str(tmp_path / "t.jsonl"), val=str(tmp_path / "v.jsonl")),
+             OptimizeConfig(student="s", teacher="t", train="a.jsonl", val="b.jsonl", test="c.jsonl")]
+    for c in later:  # a multi-stage run can be validated before its data exists ...
+        with pytest.raises(ConfigError, match="does not exist"):
+            c.preflight()  # ... and the stage still refuses to start without it
+    with pytest.raises(ConfigError, match="--samples"):
+        EvalConfig(model="m", data="later.jsonl", samples=0)  # a contradiction is refused at once
+
+
+def test_eval_summary_prints_the_all_row_once_for_data_without_cells():
+    from mathcoach.eval.report import summary_markdown
+
+    m = {"exact_match": 0.5, "ci95": [0.1, 0.9], "flexible_match": 0.5, "digit_match": 0.5, "in_format": 1.0,
+         "unscored": 0, "scored": 2, "error_types": {}}
+    assert summary_markdown({"cells": {"all": m}, "overall": m}, "h").count("| all |") == 1
+    assert summary_markdown({"cells": {"2x2": m}, "overall": m}, "h").count("| all |") == 1
+
+
+def test_pyproject_license_is_an_spdx_string():
+    import tomllib
+
+    meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert meta["project"]["license"] == "Apache-2.0"  # a table makes setuptools warn on every install
 
 
 def test_overlap_clean_splits_exit_0_and_contaminated_exit_1(tmp_path):

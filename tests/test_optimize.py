@@ -85,7 +85,9 @@ def test_budgets_are_never_exceeded(splits, tmp_path, limits):
 
 
 def test_too_small_a_budget_warns_or_refuses(splits, tmp_path):
-    with pytest.raises(Exception, match="cannot even score the baselines"):
+    from mathcoach.config import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot even score the baselines"):
         run_optimize(cfg(splits, tmp_path, max_student_calls=100), ScriptedStudent(), ScriptedTeacher(REPLIES),
                      quiet=True)
     _, out = run_optimize(cfg(splits, tmp_path, max_student_calls=300, out=str(tmp_path / "r2")), ScriptedStudent(),
@@ -100,7 +102,15 @@ def test_a_killed_run_resumes_to_the_same_result_without_repeating_calls(splits,
     monkeypatch.setenv("MATHCOACH_HOME", str(tmp_path / "home2"))  # a fresh cache: nothing from the first run
     with pytest.raises(KeyboardInterrupt):
         run_optimize(cfg(splits, tmp_path), ScriptedStudent(fail_after=150), ScriptedTeacher(REPLIES), quiet=True)
+    import json
     import sqlite3
+
+    # the killed search left its record so far, streamed line by line: the baselines and the first teacher call
+    run = tmp_path / "run"
+    streamed = [json.loads(x) for x in (run / "candidates.jsonl").read_text().splitlines()]
+    assert [c["id"] for c in streamed[:3]] == [c["id"] for c in
+                                               [json.loads(x) for x in (whole / "candidates.jsonl").read_text().splitlines()][:3]]
+    assert (run / "teacher_calls.jsonl").read_text().count("\n") >= 1 and not (run / "results.json").exists()
 
     from mathcoach.home import home
 

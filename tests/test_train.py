@@ -140,12 +140,19 @@ def test_lora_moves_only_the_adapter_and_writes_the_output_contract(tiny_model, 
     assert res["versions"]["trl"] and res["seed"] == 0 and len(res["data_sha256"]["train"]) == 64
     assert res["best_step"] in (2, 4) and len(res["val_history"]) == 2
     assert not (out / "system_prompt.txt").exists()  # trained without one: eval must use none
+    record = json.loads((out / "mathcoach.json").read_text())
+    assert record["format"] == "scratchpad" and record["format_version"] == "1" and record["adapter"] is True
+    assert record["base_model"] == str(tiny_model) and record["method"] == "lora" and record["system_prompt"] is None
+    assert record["tokenizer"]["pad_token"] != record["tokenizer"]["eos_token"]
+    assert record["data_sha256"] == res["data_sha256"] and record["versions"]["trl"]
 
 
-def test_trained_adapter_and_its_merge_load_in_eval_and_serve_alike(tiny_model, tmp_path):
-    out, _ = run_train(cfg(tmp_path, tiny_model, learning_rate=5e-2), quiet=True)
-    test = make_rows(tmp_path, "test", 2)
-    args = ["--data", str(test), "--max-tokens", "12", "--no-progress", "--format", "scratchpad"]
+def test_trained_adapter_and_its_merge_load_in_eval_and_serve_alike(tiny_model, tmp_path, capsys):
+    system = tmp_path / "system.txt"
+    system.write_text("Work digit by digit.")
+    out, _ = run_train(cfg(tmp_path, tiny_model, learning_rate=5e-2, system_prompt=str(system)), quiet=True)
+    test = make_rows(tmp_path, "test", 2, fmt="long")  # rows of another format: the model directory decides
+    args = ["--data", str(test), "--max-tokens", "12", "--no-progress"]
     assert main(["eval", "--model", str(out), "--out", str(tmp_path / "e1"), *args]) == 0
     assert main(["eval", "--model", str(tiny_model), "--out", str(tmp_path / "e0"), *args]) == 0
     assert main(["merge", str(out), "--output", str(tmp_path / "merged")]) == 0
@@ -156,12 +163,24 @@ def test_trained_adapter_and_its_merge_load_in_eval_and_serve_alike(tiny_model, 
 
     assert completions("e1") != completions("e0")  # the adapter is applied
     assert completions("e1") == completions("e2")  # merging changes nothing
+    for run in ("e1", "e2"):  # no --format: the trained one, and the trained system message, from the directory
+        res = json.loads((tmp_path / run / "results.json").read_text())
+        assert res["format"] == {"name": "scratchpad", "version": "1", "source": "model directory"}
+        assert res["system_prompt_sha256"]
+    assert json.loads((tmp_path / "e0" / "results.json").read_text())["format"]["source"] == "data rows"
+    assert json.loads((tmp_path / "merged" / "mathcoach.json").read_text())["adapter"] is False
+    capsys.readouterr()
+    assert main(["eval", "--model", str(out), "--out", str(tmp_path / "e4"), *args, "--format", "long"]) == 0
+    warning = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "--format long" in warning[0] and "scratchpad" in warning[0]
     proc = subprocess.Popen([sys.executable, "-m", "mathcoach", "serve", "--model", str(out), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()
         url = line.split(" on ")[1].strip()
-        assert main(["eval", "--model", f"openai:x@{url}", "--out", str(tmp_path / "e3"), *args]) == 0
+        # the server adds the trained system message, as eval does; the format is given (an endpoint has no record)
+        assert main(["eval", "--model", f"openai:x@{url}", "--out", str(tmp_path / "e3"), *args,
+                     "--format", "scratchpad"]) == 0
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
@@ -268,6 +287,9 @@ def test_place_tokens_reach_training_eval_and_serve_through_the_saved_template(t
     (["--model", "openai:gpt-4o@http://127.0.0.1:9"], "local transformers model"),
     (["--learning-rate", "3"], "--learning-rate"),
     (["--packing"], "--packing: packing needs a CUDA GPU with flash-attn"),
+    (["--from-scratch", "tiny", "--method", "full", "--format", "carryout"], "--place-tokens"),
+    (["--from-scratch", "tiny", "--method", "full", "--format", "fused", "--place-tokens"], "instead of --place-tokens"),
+    (["--format", "staged"], "--from-scratch"),
 ])
 def test_bad_train_settings_one_line_exit_2_and_no_output(tiny_model, tmp_path, capsys, extra, needle):
     if extra in (["--method", "qlora"], ["--packing"]) and torch.cuda.is_available():
@@ -302,4 +324,60 @@ def test_every_shipped_train_config_loads(tmp_path):
         parser = argparse.ArgumentParser()
         add_arguments(parser, TrainConfig)
         c = resolve(TrainConfig, parser.parse_args(["--config", str(path), "--train", str(train), "--val", str(val)]))
-        assert c.max_steps or c.epochs
+        import tomllib
+
+        for key, value in tomllib.loads(path.read_text()).items():  # every setting of the file reached the config
+            assert getattr(c, key.replace("-", "_")) == value, (path.name, key)
+        flagged = resolve(TrainConfig, parser.parse_args(["--config", str(path), "--train", str(train), "--val",
+                                                          str(val), "--seed", "123"]))
+        assert flagged.seed == 123  # a flag overrides the file
+
+
+def test_rows_in_a_marked_format_need_their_template(tmp_path, capsys):
+    """The format can come from the rows: the contradiction is then found once they are read (preflight)."""
+    train, val = make_rows(tmp_path, "train", 2, fmt="carryout"), make_rows(tmp_path, "val", 1, fmt="carryout")
+    code = main(["train", "--train", str(train), "--val", str(val), "--from-scratch", "tiny", "--method", "full",
+                 "--output", str(tmp_path / "out"), "--max-steps", "1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "--place-tokens" in err and not (tmp_path / "out").exists()
+
+
+def _lrs(out: Path) -> list[float]:
+    return [float(r["learning_rate"]) for r in csv.DictReader((out / "metrics.csv").open()) if r["learning_rate"]]
+
+
+def test_warmup_ratio_becomes_warmup_steps_on_every_transformers(tiny_model, tmp_path):
+    out, _ = run_train(cfg(tmp_path, tiny_model, max_steps=10, warmup_ratio=0.3, lr_scheduler="constant_with_warmup",
+                           learning_rate=1e-3, eval_steps=10), quiet=True)
+    lrs = _lrs(out)
+    peak = 1e-3
+    # the rate of step k (logged after it) is k/3 of the peak for the 3 warmup steps, then the peak
+    assert lrs[:4] == pytest.approx([0, peak / 3, 2 * peak / 3, peak]) and lrs[4:] == pytest.approx([peak] * (len(lrs) - 4))
+
+
+def test_max_minutes_stops_on_time_and_validates_the_last_step(tiny_model, tmp_path):
+    out, res = run_train(cfg(tmp_path, tiny_model, max_steps=200, eval_steps=100, max_minutes=0.002), quiet=True)
+    assert res["stopped_by"] == "time limit" and res["steps"] < 200
+    assert res["val_history"][-1]["step"] == res["steps"]  # the step it stopped at was evaluated (and could win)
+
+
+def test_early_stopping_stops_after_evaluations_without_improvement(tiny_model, tmp_path):
+    out, res = run_train(cfg(tmp_path, tiny_model, max_steps=40, eval_steps=1, early_stopping=1,
+                             learning_rate=1e-6), quiet=True)
+    assert all(h["exact_match"] == 0 for h in res["val_history"])  # a random tiny model never improves ...
+    assert res["stopped_by"] == "early stopping" and res["steps"] == 2  # ... so it stops after one more evaluation
+
+
+def test_training_console_is_readable_and_warns_nothing_of_our_settings(tiny_model, tmp_path, capsys):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_train(cfg(tmp_path, tiny_model, method="full", max_steps=4), quiet=False)
+    ours = [str(w.message) for w in caught if "gradient_checkpointing" in str(w.message)
+            or "warmup" in str(w.message)]
+    assert ours == []
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("step ")]
+    assert lines and all(" loss " in line or " val " in line for line in lines), err
+    assert "step 4/4" in err and " val 0.0%" in err and "{'loss'" not in err

@@ -71,15 +71,18 @@ class MathSFTTrainer(SFTTrainer):
         overall = aggregate(rows, 1)["overall"]
         return {"exact_match": overall["exact_match"], "in_format": overall.get("in_format")}
 
-    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
-        metrics = super().evaluate(eval_dataset, ignore_keys, metric_key_prefix) if self.eval_dataset is not None else {}
-        if self.gen is not None and self.val_items:
+    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
+                        metric_key_prefix="eval"):
+        # The accuracy joins the loop's own metrics, so every consumer of an evaluation sees it: the log, the
+        # best-checkpoint choice and the callbacks' on_evaluate (EarlyStoppingCallback reads it there; added after
+        # evaluate() returned, it never reached it and early stopping was silently off).
+        out = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
+        if description == "Evaluation" and self.gen is not None and self.val_items:
             t0 = time.perf_counter()
-            extra = {f"{metric_key_prefix}_{k}": v for k, v in self.generation_accuracy().items() if v is not None}
-            extra[f"{metric_key_prefix}_generation_s"] = round(time.perf_counter() - t0, 2)
-            self.log(extra)
-            metrics.update(extra)
-        return metrics
+            out.metrics.update({f"{metric_key_prefix}_{k}": v for k, v in self.generation_accuracy().items()
+                                if v is not None})
+            out.metrics[f"{metric_key_prefix}_generation_s"] = round(time.perf_counter() - t0, 2)
+        return out
 
 
 class MetricsCSV(TrainerCallback):
@@ -158,6 +161,8 @@ class Progress(TrainerCallback):
         logs = logs or {}
         if "eval_exact_match" in logs:
             self.val = logs["eval_exact_match"]
+        elif "loss" not in logs:  # eval loss, runtime summaries: nothing a person follows
+            return
         elapsed = max(time.time() - (self.t0 or time.time()), 1e-9)
         tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0) - self.tokens0
         fields = {"loss": f"{logs['loss']:.4f}" if isinstance(logs.get("loss"), (int, float)) else None,
