@@ -1,5 +1,5 @@
-"""Evaluation throughput: mathcoach eval vs lm-evaluation-harness on one `mathcoach serve` endpoint, and the
-hf backend's batched generation vs one request at a time.
+"""Evaluation throughput: mathcoach eval vs lm-evaluation-harness on one `mathcoach serve` endpoint and
+in-process on the same local model, and the hf backend's batched generation vs one request at a time.
 
 Example: ``.venv/bin/python benchmarks/eval_throughput.py --model smollm2-135m --problems 64 --max-tokens 48``
 
@@ -7,7 +7,9 @@ Part 1 starts ``mathcoach serve`` once, then times (wall clock, CLI start-up inc
 problems through ``mathcoach eval --model openai:...`` and through ``lm_eval --model local-chat-completions``
 with a task file generated here for the same JSONL, at the same concurrency and generation length. lm_eval
 must be importable from ``--lm-eval-python`` (a separate venv keeps its dependencies away from mathcoach's).
-Part 2 loads the model in-process and compares tokens/s of batch 16 against batch 1 on the same requests.
+Part 2 times the same problems in-process: ``mathcoach eval --model smollm2-135m`` (hf backend) against
+``lm_eval --model hf`` on the same converted weights, same batch size, generation length and threads.
+Part 3 loads the model in-process and compares tokens/s of batch 16 against batch 1 on the same requests.
 """
 
 from __future__ import annotations
@@ -88,6 +90,32 @@ def part_http(args, data: Path, tmp: Path) -> dict:
             "mathcoach_pps": round(n / mc, 3), "lm_eval_pps": round(n / lm, 3), "ratio": round(lm / mc, 2)}
 
 
+def part_inprocess(args, data: Path, tmp: Path) -> dict:
+    from mathcoach.models import parse_model
+
+    _, kwargs = parse_model(args.model)  # the converted safetensors directory both load
+    env = dict(os.environ, MATHCOACH_HOME=str(tmp / "home-inproc"), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mathcoach", "eval", "--model", args.model, "--data", str(data),
+                    "--max-tokens", str(args.max_tokens), "--batch-size", str(args.server_batch),
+                    "--out", str(tmp / "mc_inproc"), "--no-progress"], check=True, env=env, stdout=subprocess.DEVNULL)
+    mc = time.perf_counter() - t0
+    task = lm_eval_task(data, tmp, args.max_tokens)
+    t0 = time.perf_counter()
+    res = subprocess.run([args.lm_eval_python, "-m", "lm_eval", "--model", "hf", "--model_args",
+                          f"pretrained={kwargs['path']},dtype=float32,device=cpu", "--tasks", task,
+                          "--include_path", str(tmp), "--apply_chat_template", "--batch_size", str(args.server_batch),
+                          "--output_path", str(tmp / "lm_inproc")], env=env, capture_output=True, text=True)
+    lm = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise SystemExit("lm_eval (hf) failed:\n" + res.stderr[-3000:])
+    n = len(data.read_text().splitlines())
+    tokens = json.loads((tmp / "mc_inproc" / "results.json").read_text())["tokens"]["completion"]
+    return {"problems": n, "mathcoach_s": round(mc, 2), "lm_eval_s": round(lm, 2),
+            "mathcoach_pps": round(n / mc, 3), "lm_eval_pps": round(n / lm, 3), "ratio": round(lm / mc, 2),
+            "mathcoach_completion_tokens": tokens}
+
+
 def part_batching(args, data: Path) -> dict:
     from mathcoach.models import load_model
     from mathcoach.models.base import Request
@@ -117,6 +145,8 @@ def main() -> int:
     ap.add_argument("--server-batch", type=int, default=16)
     ap.add_argument("--lm-eval-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
     ap.add_argument("--skip-http", action="store_true")
+    ap.add_argument("--skip-inprocess", action="store_true")
+    ap.add_argument("--skip-batching", action="store_true")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as t:
@@ -129,7 +159,11 @@ def main() -> int:
         if not args.skip_http:
             out["http"] = part_http(args, data, tmp)
             print(json.dumps(out["http"]), file=sys.stderr)
-        out["batching"] = part_batching(args, data)
+        if not args.skip_inprocess:
+            out["inprocess"] = part_inprocess(args, data, tmp)
+            print(json.dumps(out["inprocess"]), file=sys.stderr)
+        if not args.skip_batching:
+            out["batching"] = part_batching(args, data)
     print(json.dumps(out, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")

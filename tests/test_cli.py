@@ -277,3 +277,21 @@ def test_overlap_bad_input_exit_2(tmp_path):
     assert res.returncode == 2 and "bad.jsonl:1" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     res = run_cli("overlap", str(tmp_path / "missing.jsonl"), str(bad))
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_stages_never_import_a_command_module():
+    """optimize and training share ask_and_score through eval/score.py, not through the `eval` command module."""
+    code = ("import sys, mathcoach.optimize.search, mathcoach.train.trainer; "
+            "print('mathcoach.eval.run' in sys.modules, 'mathcoach.cli' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.split() == ["False", "False"]
+
+
+def test_every_format_is_one_record_with_what_it_needs():
+    from mathcoach.problems.traces import FORMATS, Format
+
+    for op, fmts in FORMATS.items():
+        for name, f in fmts.items():
+            assert isinstance(f, Format) and f.name == name and f.op == op and f.version and f.unit in ("line", "chain")
+    assert {n for n, f in FORMATS["mul"].items() if f.template == "tokens"} == {"staged", "carryout"}
+    assert {n for n, f in FORMATS["mul"].items() if f.template == "marks"} == {"places", "fused"}

@@ -290,6 +290,7 @@ def test_place_tokens_reach_training_eval_and_serve_through_the_saved_template(t
     (["--from-scratch", "tiny", "--method", "full", "--format", "carryout"], "--place-tokens"),
     (["--from-scratch", "tiny", "--method", "full", "--format", "fused", "--place-tokens"], "instead of --place-tokens"),
     (["--format", "staged"], "--from-scratch"),
+    (["--format", "long"], "is written in 'scratchpad'"),
 ])
 def test_bad_train_settings_one_line_exit_2_and_no_output(tiny_model, tmp_path, capsys, extra, needle):
     if extra in (["--method", "qlora"], ["--packing"]) and torch.cuda.is_available():

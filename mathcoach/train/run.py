@@ -213,7 +213,11 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
     if not val_rows:
         raise ConfigError("val", f"{cfg.val} holds no rows")
     picked = val_subset(val_rows, cfg.eval_problems, cfg.seed, cfg.val)
-    fmt = cfg.format or Counter(r.get("meta", {}).get("format", "long") for r in train_rows).most_common(1)[0][0]
+    rows_fmt = Counter(r.get("meta", {}).get("format") for r in train_rows).most_common(1)[0][0]
+    if cfg.format and rows_fmt and cfg.format != rows_fmt:
+        raise ConfigError("format", f"{cfg.format!r}, but {cfg.train} is written in {rows_fmt!r}: the step checker "
+                          "would diagnose every answer against the wrong trace; drop --format or regenerate the rows")
+    fmt = cfg.format or rows_fmt or "long"
     check_format_fits(cfg, fmt, train_rows)
     system = Path(cfg.system_prompt).read_text(encoding="utf-8") if cfg.system_prompt else None
     if not cfg.from_scratch:
