@@ -53,7 +53,7 @@ bench-env: .venv-bench/bin/python
 .venv-bench/bin/python:
 	$(PY) -m venv .venv-bench
 	.venv-bench/bin/pip install --quiet torch==2.13.0
-	.venv-bench/bin/pip install --quiet 'lm-eval[api]' dspy
+	.venv-bench/bin/pip install --quiet 'lm-eval[api,hf]' dspy
 
 clean:
 	rm -rf $(VENV) .venv-bench runs

@@ -90,28 +90,28 @@ def part_http(args, data: Path, tmp: Path) -> dict:
             "mathcoach_pps": round(n / mc, 3), "lm_eval_pps": round(n / lm, 3), "ratio": round(lm / mc, 2)}
 
 
-def part_inprocess(args, data: Path, tmp: Path) -> dict:
+def part_inprocess(args, data: Path, tmp: Path, batch: int) -> dict:
     from mathcoach.models import parse_model
 
-    _, kwargs = parse_model(args.model)  # the converted safetensors directory both load
-    env = dict(os.environ, MATHCOACH_HOME=str(tmp / "home-inproc"), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    _, kwargs = parse_model(args.model)  # the converted safetensors directory both load (converted before timing)
+    env = dict(os.environ, MATHCOACH_HOME=str(tmp / f"home-inproc{batch}"), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mathcoach", "eval", "--model", args.model, "--data", str(data),
-                    "--max-tokens", str(args.max_tokens), "--batch-size", str(args.server_batch),
-                    "--out", str(tmp / "mc_inproc"), "--no-progress"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "mathcoach", "eval", "--model", f"hf:{kwargs['path']}", "--data", str(data),
+                    "--max-tokens", str(args.max_tokens), "--batch-size", str(batch),
+                    "--out", str(tmp / f"mc_inproc{batch}"), "--no-progress"], check=True, env=env, stdout=subprocess.DEVNULL)
     mc = time.perf_counter() - t0
     task = lm_eval_task(data, tmp, args.max_tokens)
     t0 = time.perf_counter()
     res = subprocess.run([args.lm_eval_python, "-m", "lm_eval", "--model", "hf", "--model_args",
-                          f"pretrained={kwargs['path']},dtype=float32,device=cpu", "--tasks", task,
-                          "--include_path", str(tmp), "--apply_chat_template", "--batch_size", str(args.server_batch),
-                          "--output_path", str(tmp / "lm_inproc")], env=env, capture_output=True, text=True)
+                          f"pretrained={kwargs['path']},dtype=float32", "--device", "cpu", "--tasks", task,
+                          "--include_path", str(tmp), "--apply_chat_template", "--batch_size", str(batch),
+                          "--output_path", str(tmp / f"lm_inproc{batch}")], env=env, capture_output=True, text=True)
     lm = time.perf_counter() - t0
     if res.returncode != 0:
         raise SystemExit("lm_eval (hf) failed:\n" + res.stderr[-3000:])
     n = len(data.read_text().splitlines())
-    tokens = json.loads((tmp / "mc_inproc" / "results.json").read_text())["tokens"]["completion"]
-    return {"problems": n, "mathcoach_s": round(mc, 2), "lm_eval_s": round(lm, 2),
+    tokens = json.loads((tmp / f"mc_inproc{batch}" / "results.json").read_text())["tokens"]["completion"]
+    return {"batch_size": batch, "problems": n, "mathcoach_s": round(mc, 2), "lm_eval_s": round(lm, 2),
             "mathcoach_pps": round(n / mc, 3), "lm_eval_pps": round(n / lm, 3), "ratio": round(lm / mc, 2),
             "mathcoach_completion_tokens": tokens}
 
@@ -146,6 +146,7 @@ def main() -> int:
     ap.add_argument("--lm-eval-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
     ap.add_argument("--skip-http", action="store_true")
     ap.add_argument("--skip-inprocess", action="store_true")
+    ap.add_argument("--inprocess-batches", default="16", help="batch sizes for part 2, both tools alike (e.g. 16,64)")
     ap.add_argument("--skip-batching", action="store_true")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
@@ -160,8 +161,10 @@ def main() -> int:
             out["http"] = part_http(args, data, tmp)
             print(json.dumps(out["http"]), file=sys.stderr)
         if not args.skip_inprocess:
-            out["inprocess"] = part_inprocess(args, data, tmp)
-            print(json.dumps(out["inprocess"]), file=sys.stderr)
+            out["inprocess"] = []
+            for batch in (int(b) for b in args.inprocess_batches.split(",")):
+                out["inprocess"].append(part_inprocess(args, data, tmp, batch))
+                print(json.dumps(out["inprocess"][-1]), file=sys.stderr)
         if not args.skip_batching:
             out["batching"] = part_batching(args, data)
     print(json.dumps(out, indent=2))

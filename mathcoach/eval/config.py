@@ -29,7 +29,8 @@ class EvalConfig:
     temperature: float | None = opt(None, help="sampling temperature (default: 0 = greedy for 1 sample, 0.7 for more)")
     top_p: float = opt(1.0, help="nucleus sampling mass")
     max_tokens: int = opt(512, help="most tokens generated per answer (long 4x4 traces need ~400)", metavar="N")
-    batch_size: int = opt(16, help="requests per batch sent to the backend (16 suits a 2-core CPU)", metavar="N")
+    batch_size: int = opt(64, help="requests per batch for local models; a CPU decode step costs about the same at 64 "
+                          "as at 16, so wide batches nearly double throughput (benchmarks/RESULTS.md)", metavar="N")
     concurrency: int = opt(8, help="parallel calls for API models", metavar="N")
     max_retries: int = opt(4, help="retries per API call on 429, 5xx, timeouts and malformed replies", metavar="N")
     timeout_s: float = opt(120.0, help="seconds before an API call counts as timed out (then retried)")
