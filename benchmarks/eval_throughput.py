@@ -68,7 +68,7 @@ def part_http(args, data: Path, tmp: Path) -> dict:
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "mathcoach", "eval", "--model", f"openai:bench@{url}", "--data",
                         str(data), "--max-tokens", str(args.max_tokens), "--concurrency", str(args.concurrency),
-                        "--out", str(tmp / "mc_run"), "--no-progress"], check=True, env=env,
+                        "--output", str(tmp / "mc_run"), "--no-progress"], check=True, env=env,
                        stdout=subprocess.DEVNULL)
         mc = time.perf_counter() - t0
         task = lm_eval_task(data, tmp, args.max_tokens)
@@ -98,7 +98,7 @@ def part_inprocess(args, data: Path, tmp: Path, batch: int) -> dict:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "mathcoach", "eval", "--model", f"hf:{kwargs['path']}", "--data", str(data),
                     "--max-tokens", str(args.max_tokens), "--batch-size", str(batch),
-                    "--out", str(tmp / f"mc_inproc{batch}"), "--no-progress"], check=True, env=env, stdout=subprocess.DEVNULL)
+                    "--output", str(tmp / f"mc_inproc{batch}"), "--no-progress"], check=True, env=env, stdout=subprocess.DEVNULL)
     mc = time.perf_counter() - t0
     task = lm_eval_task(data, tmp, args.max_tokens)
     t0 = time.perf_counter()

@@ -64,7 +64,7 @@ def main() -> int:
                             str(files["val"]), "--test", str(files["test"]), "--max-student-calls",
                             str(args.student_calls), "--rounds", "10", "--candidates", "4", "--minibatch", "8",
                             "--student-max-tokens", str(args.max_tokens), "--teacher-max-tokens", "512",
-                            "--concurrency", "16", "--out", str(tmp / "mc")], check=True, env=env,
+                            "--concurrency", "16", "--output", str(tmp / "mc")], check=True, env=env,
                            stdout=subprocess.DEVNULL)
             wall = time.perf_counter() - t0
             res = json.loads((tmp / "mc" / "results.json").read_text())

@@ -17,6 +17,16 @@ from mathcoach.errors import UserError
 
 EXIT_USAGE = 2
 
+EXAMPLES = """examples:
+  mathcoach data --digits 2x2 --per-cell 100 --split test --format columns -o test.jsonl
+  mathcoach eval --model smollm2-135m --data test.jsonl -o runs/eval/base
+  mathcoach train --config configs/train/smollm2_cpu_2x2.toml --train train.jsonl --val val.jsonl -o runs/model
+  mathcoach eval --model runs/model --data test.jsonl -o runs/eval/after
+  mathcoach compare runs/eval/base runs/eval/after
+  mathcoach serve --model runs/model --port 8000
+
+Run 'mathcoach COMMAND --help' for a command's settings."""
+
 
 class UsageError(UserError):
     """A command line argparse cannot take; main() prints it as one line and exits 2."""
@@ -24,7 +34,7 @@ class UsageError(UserError):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line instead of argparse's usage dump
-        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def _data(ns: argparse.Namespace) -> int:
@@ -34,6 +44,10 @@ def _data(ns: argparse.Namespace) -> int:
     cfg = resolve(DataConfig, ns)
     summary = build_dataset(cfg)
     print(summary_table(summary))
+    for c in summary["cells"]:  # a short cell is worth a line where a person looks, not only a table note
+        if c["rows"] < c["requested"]:
+            print(f"mathcoach: warning: cell {c['cell']} has {c['rows']} of the {c['requested']} problems asked for "
+                  f"({c['note']})", file=sys.stderr)
     return 0
 
 
@@ -42,7 +56,7 @@ def _overlap(ns: argparse.Namespace) -> int:
 
     ngram_ns = tuple(sorted(set(ns.n)))
     if any(n < 1 for n in ngram_ns):
-        raise UsageError("mathcoach overlap: error: --n must be 1 or more")
+        raise UsageError("--n must be 1 or more")
     reports = check_overlap(ns.train, ns.test, ngram_ns)
     print(overlap_markdown(ns.train, reports, ngram_ns))
     return 1 if any(rep.hits for rep in reports) else 0
@@ -68,7 +82,7 @@ def _optimize(ns: argparse.Namespace) -> int:
 
     run_dir, out = run_optimize(resolve(OptimizeConfig, ns))
     print(out["summary"])
-    print(f"\nbest system prompt: {run_dir / 'best_system_prompt.txt'}  (use: mathcoach eval --system-prompt FILE)")
+    print(f"\nbest system prompt: {run_dir / 'best_system_prompt.txt'}  (use: mathcoach eval --system @FILE)")
     return 0
 
 
@@ -98,11 +112,11 @@ def _serve(ns: argparse.Namespace) -> int:
     from mathcoach.serve import make_server
 
     if not 0 <= ns.port <= 65535:
-        raise UsageError(f"mathcoach serve: error: --port must be 0..65535, got {ns.port}")
+        raise UsageError(f"--port must be 0..65535, got {ns.port}")
     if ns.batch_size < 1:
-        raise UsageError(f"mathcoach serve: error: --batch-size must be 1 or more, got {ns.batch_size}")
+        raise UsageError(f"--batch-size must be 1 or more, got {ns.batch_size}")
     if ns.adapter and not Path(ns.adapter).is_dir():
-        raise UsageError(f"mathcoach serve: error: --adapter: directory {ns.adapter} does not exist")
+        raise UsageError(f"--adapter: directory {ns.adapter} does not exist")
     record = read_record(ns.adapter) or read_record(ns.model)
     backend = load_model(ns.model, adapter=ns.adapter, models_file=ns.models_file, batch_size=ns.batch_size)
     system = record.system_prompt if record else None
@@ -155,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     from mathcoach.problems.build import DataConfig
     from mathcoach.train.config import TrainConfig
 
-    parser = _Parser(prog="mathcoach", description="Teach language models math and prove the gain.")
+    parser = _Parser(prog="mathcoach", description="Teach language models math and prove the gain.",
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"mathcoach {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -169,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "exit 1 when any test item overlaps.")
     p.add_argument("train", metavar="TRAIN", help="training JSONL (mathcoach rows, GSM8K or SVAMP shape)")
     p.add_argument("test", metavar="TEST", nargs="+", help="one or more test JSONL files")
-    p.add_argument("--n", type=int, nargs="+", default=[13, 30], help="word n-gram sizes (default: 13 30)")
+    p.add_argument("--n", type=int, nargs="+", default=[13, 30], metavar="N",
+                   help="word n-gram sizes (default: 13 30)")
     p.set_defaults(func=_overlap)
 
     p = sub.add_parser("eval", help="evaluate a model on a problem file; writes a run directory",
@@ -191,27 +207,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="fold a LoRA adapter into its base model",
                        description="Merge a LoRA output directory into its base; writes an ordinary model directory.")
     p.add_argument("adapter", metavar="ADAPTER_DIR", help="output directory of mathcoach train --method lora")
-    p.add_argument("--output", "-o", required=True, metavar="DIR", help="directory for the merged model")
+    p.add_argument("--output", "-o", required=True, metavar="DIR", help="directory for the merged model (required)")
     p.set_defaults(func=_merge)
 
     p = sub.add_parser("serve", help="serve a local model over an OpenAI-compatible API on loopback",
-                       description="OpenAI-compatible /v1/chat/completions and /v1/models for a local model.")
-    p.add_argument("--model", required=True, help="smollm2-135m or a model directory")
-    p.add_argument("--adapter", help="PEFT adapter directory on top of the model")
-    p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
-    p.add_argument("--port", type=int, default=8000, help="port (0 picks a free one; default 8000)")
-    p.add_argument("--batch-size", type=int, default=16, help="most requests batched into one generate call")
-    p.add_argument("--served-name", help="model id reported by /v1/models (default: --model)")
-    p.add_argument("--models-file", help="TOML with [models.NAME] settings")
+                       description="OpenAI-compatible /v1/chat/completions and /v1/models for a local model; "
+                                   "concurrent requests are batched into one generate call.")
+    p.add_argument("--model", required=True, metavar="MODEL", help="smollm2-135m or a model directory (required)")
+    p.add_argument("--adapter", metavar="DIR", help="PEFT adapter directory on top of the model (default: none)")
+    p.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="bind address (default: 127.0.0.1, loopback only)")
+    p.add_argument("--port", type=int, default=8000, metavar="PORT", help="port; 0 picks a free one (default: 8000)")
+    p.add_argument("--batch-size", type=int, default=16, metavar="N",
+                   help="most requests batched into one generate call (default: 16)")
+    p.add_argument("--served-name", metavar="NAME", help="model id reported by /v1/models (default: --model)")
+    p.add_argument("--models-file", metavar="FILE", help="TOML with [models.NAME] settings (default: none)")
     p.set_defaults(func=_serve)
 
-    p = sub.add_parser("runs", help="list recent runs from the run index")
-    p.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    p = sub.add_parser("runs", help="list recent runs from the run index",
+                       description="List recent eval, optimize and train runs from the run index "
+                                   "($MATHCOACH_HOME/runs.sqlite), newest first.")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="how many runs (default: 20)")
     p.set_defaults(func=_runs)
 
-    p = sub.add_parser("compare", help="compare two runs per cell with a paired McNemar test")
-    p.add_argument("run_a", metavar="RUN_A")
-    p.add_argument("run_b", metavar="RUN_B")
+    p = sub.add_parser("compare", help="compare two runs per cell with a paired McNemar test",
+                       description="Exact match of two eval run directories per cell, on the problems both scored "
+                                   "(first sample), with McNemar's paired test.")
+    p.add_argument("run_a", metavar="RUN_A", help="the first eval run directory (A)")
+    p.add_argument("run_b", metavar="RUN_B", help="the second eval run directory (B)")
     p.set_defaults(func=_compare)
     return parser
 
@@ -226,9 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         return ns.func(ns)
-    except UsageError as e:
-        print(e, file=sys.stderr)
-    except UserError as e:
+    except UserError as e:  # one prefix for every mistake, whichever subcommand found it
         print(f"mathcoach: error: {e}", file=sys.stderr)
     except KeyboardInterrupt:
         print("mathcoach: interrupted; no partial output was written", file=sys.stderr)

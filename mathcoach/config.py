@@ -25,9 +25,26 @@ class ConfigError(UserError, ValueError):
 
 
 def opt(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
-    """A config field with help text; ``short`` adds a one-letter flag, ``choices`` limits values."""
+    """A config field with help text; ``short`` adds a one-letter flag, ``choices`` limits values, ``aliases`` maps
+    old names (flag or TOML key) to a function of their value: hidden spellings kept for one release."""
     kw = {"default_factory": default} if callable(default) else {"default": default}
     return dataclasses.field(metadata={"help": help, **meta}, **kw)
+
+
+def as_file(value: str) -> str:
+    """An old file-only flag (``--system-prompt FILE``) as the new TEXT|@FILE value."""
+    return "@" + value
+
+
+def read_text_or_file(name: str, value: str | None) -> str | None:
+    """A TEXT|@FILE setting's text: ``@path`` reads the file (ConfigError naming the flag when it cannot)."""
+    if value is None or not value.startswith("@"):
+        return value
+    try:
+        with open(value[1:], encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise ConfigError(name, f"cannot read {value[1:]}: {e.strerror or e}") from None
 
 
 _TYPES = {"int": int, "float": float, "str": str}
@@ -39,9 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         flag = "--" + f.name.replace("_", "-")
         names = [flag] + ([f"-{f.metadata['short']}"] if "short" in f.metadata else [])
         help_ = f.metadata.get("help", "")
-        default = f.default if f.default is not dataclasses.MISSING else None
-        if default is not None and default is not dataclasses.MISSING:
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        default = None if required else f.default
+        if required:
+            help_ += " (required)"
+        elif default is not None:
             help_ += f" (default: {default})"
+        elif "default" not in help_:
+            help_ += " (default: none)"
         kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_}
         type_name = str(f.type).replace(" | None", "")
         if type_name == "bool":
@@ -52,6 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         if "choices" in f.metadata:
             kw["choices"] = f.metadata["choices"]
         parser.add_argument(*names, **kw)
+        for old, convert in f.metadata.get("aliases", {}).items():  # hidden: not in --help, still accepted
+            parser.add_argument("--" + old.replace("_", "-"), dest=f.name, default=argparse.SUPPRESS,
+                                help=argparse.SUPPRESS, type=convert or kw.get("type", str),
+                                **({"action": kw["action"]} if "action" in kw else {}))
 
 
 def load_toml(path: str) -> dict:
@@ -78,9 +104,14 @@ def resolve(cls: type, ns: argparse.Namespace) -> Any:
     """Build ``cls`` from the config file named by ``--config`` (if any) and the flags given."""
     values: dict[str, Any] = {}
     names = {f.name for f in dataclasses.fields(cls)}
+    aliases = {old: (f.name, convert) for f in dataclasses.fields(cls)
+               for old, convert in f.metadata.get("aliases", {}).items()}
     if getattr(ns, "config", None):
         for k, v in load_toml(ns.config).items():
             key = k.replace("-", "_")
+            if key in aliases:  # an old spelling of a renamed setting
+                key, convert = aliases[key]
+                v = convert(v) if convert and isinstance(v, str) else v
             if key not in names:
                 raise ConfigError("config", f"{ns.config} sets unknown setting {k!r}")
             values[key] = _coerce(cls, key, v, ns.config)

@@ -295,3 +295,78 @@ def test_every_format_is_one_record_with_what_it_needs():
             assert isinstance(f, Format) and f.name == name and f.op == op and f.version and f.unit in ("line", "chain")
     assert {n for n, f in FORMATS["mul"].items() if f.template == "tokens"} == {"staged", "carryout"}
     assert {n for n, f in FORMATS["mul"].items() if f.template == "marks"} == {"places", "fused"}
+
+
+@pytest.mark.parametrize("command, old, new", [
+    ("eval", ["--out", "R", "--system-prompt", "S"], ["-o", "R", "--system", "@S"]),
+    ("optimize", ["--out", "R"], ["--output", "R"]),
+    ("train", ["--system-prompt", "S"], ["--system", "@S"]),
+])
+def test_old_flag_spellings_still_work_and_are_hidden(command, old, new, tmp_path):
+    from mathcoach.cli import build_parser
+    from mathcoach.eval.config import EvalConfig
+    from mathcoach.optimize.config import OptimizeConfig
+    from mathcoach.train.config import TrainConfig
+
+    cls = {"eval": EvalConfig, "optimize": OptimizeConfig, "train": TrainConfig}[command]
+    need = {"eval": ["--model", "m", "--data", "d.jsonl"], "train": ["--train", "t.jsonl", "--val", "v.jsonl"],
+            "optimize": ["--student", "s", "--teacher", "t", "--train", "a", "--val", "b", "--test", "c"]}[command]
+    parser = build_parser()
+    a = resolve(cls, parser.parse_args([command, *need, *old]))
+    b = resolve(cls, parser.parse_args([command, *need, *new]))
+    assert a == b  # the same settings, whichever spelling
+    help_text = run_cli(command, "--help").stdout
+    assert "--out " not in help_text and "--system-prompt" not in help_text
+    toml = tmp_path / "old.toml"
+    toml.write_text('out = "R"\n' if command != "train" else 'system_prompt = "S"\n')
+    c = resolve(cls, parser.parse_args([command, *need, "--config", str(toml)]))
+    assert (c.output == "R") if command != "train" else (c.system == "@S")
+
+
+def test_old_spellings_print_nothing_extra(tmp_path):
+    new = tmp_path / "new"
+    old = tmp_path / "old"
+    data = tmp_path / "d.jsonl"
+    assert main(["data", "--digits", "1x1", "--per-cell", "2", "--split", "train", "-o", str(data)]) == 0
+    for d in (new, old):
+        d.mkdir()
+    sys_file = tmp_path / "s.txt"
+    sys_file.write_text("S")
+    bad_new = run_cli("eval", "--model", "nope", "--data", str(data), "-o", str(new), "--system", f"@{sys_file}")
+    bad_old = run_cli("eval", "--model", "nope", "--data", str(data), "--out", str(old), "--system-prompt", str(sys_file))
+    assert bad_new.returncode == bad_old.returncode == 2 and bad_new.stderr == bad_old.stderr
+
+
+def test_every_subcommand_has_a_description_and_every_option_help_and_a_default():
+    import argparse
+
+    from mathcoach.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == {"data", "overlap", "eval", "optimize", "train", "merge", "serve", "runs", "compare"}
+    for name, p in sub.choices.items():
+        assert p.description, f"mathcoach {name} has no description"
+        for action in p._actions:
+            if action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction) or not action.option_strings:
+                continue
+            if action.dest == "config":
+                continue
+            assert action.help, (name, action.dest)
+            shown = "(default" in action.help or "(required)" in action.help or "default:" in action.help
+            assert shown, f"mathcoach {name} {action.option_strings[0]}: help shows no default: {action.help!r}"
+            if action.nargs != 0:
+                assert action.metavar, f"mathcoach {name} {action.option_strings[0]} shows argparse's own metavar"
+
+
+def test_one_error_prefix_for_every_subcommand():
+    for args in (["data", "--digits", "0x0", "-o", "x.jsonl"], ["eval", "--nope"], ["overlap", "a", "b", "--n", "0"]):
+        res = run_cli(*args)
+        assert res.returncode == 2 and res.stderr.startswith("mathcoach: error: "), res.stderr
+
+
+def test_a_short_cell_is_said_on_stderr(tmp_path):
+    res = run_cli("data", "--digits", "1x1", "--per-cell", "30", "--split", "test", "-o", str(tmp_path / "t.jsonl"))
+    assert res.returncode == 0
+    warn = [line for line in res.stderr.splitlines() if line.startswith("mathcoach: warning: cell 1x1 has")]
+    assert len(warn) == 1 and "of the 30 problems asked for" in warn[0]

@@ -64,8 +64,8 @@ def test_eval_writes_the_run_directory_and_reruns_from_cache(tiny_model, tmp_pat
     system = tmp_path / "sys.txt"
     system.write_text("Multiply step by step.")
     run = tmp_path / "run1"
-    args = ["eval", "--model", str(tiny_model), "--data", str(data), "--max-tokens", "6", "--system-prompt",
-            str(system), "--few-shot", "2", "--out", str(run), "--no-progress"]
+    args = ["eval", "--model", str(tiny_model), "--data", str(data), "--max-tokens", "6", "--system",
+            "@" + str(system), "--few-shot", "2", "--output", str(run), "--no-progress"]
     assert main(args) == 0
     assert {p.name for p in run.iterdir()} >= {"config.json", "samples.jsonl", "results.json", "heatmap.png", "summary.md"}
     res = results(run)
@@ -86,7 +86,7 @@ def test_eval_writes_the_run_directory_and_reruns_from_cache(tiny_model, tmp_pat
     assert all(r["error_type"] is not None and r["prompt_hash"] for r in rows)
     assert (run / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
     # the same command again: zero new calls, identical samples
-    assert main([*args[:-3], "--out", str(tmp_path / "run2"), "--no-progress"]) == 0
+    assert main([*args[:-3], "--output", str(tmp_path / "run2"), "--no-progress"]) == 0
     assert results(tmp_path / "run2")["calls"]["made"] == 0
     assert [r["completion"] for r in samples(tmp_path / "run2")] == [r["completion"] for r in rows]
     # a finished directory is not overwritten by accident
@@ -101,7 +101,7 @@ def test_k_samples_are_k_distinct_calls_and_add_vote_and_pass_at_k(tiny_model, t
     data = make_data(tmp_path, digits="2x2", per_cell=2)
     run = tmp_path / "run"
     assert main(["eval", "--model", str(tiny_model), "--data", str(data), "--max-tokens", "5", "--samples", "3",
-                 "--temperature", "1.0", "--out", str(run), "--no-progress"]) == 0
+                 "--temperature", "1.0", "--output", str(run), "--no-progress"]) == 0
     res = results(run)
     assert res["calls"]["made"] == 6
     o = res["metrics"]["overall"]
@@ -118,7 +118,7 @@ def test_api_errors_are_retried_bounded_and_never_scored_wrong(tmp_path):
     try:
         run = tmp_path / "run"
         assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--max-retries", "2",
-                     "--timeout-s", "0.5", "--concurrency", "6", "--out", str(run), "--no-progress"]) == 0
+                     "--timeout-s", "0.5", "--concurrency", "6", "--output", str(run), "--no-progress"]) == 0
     finally:
         server.shutdown()
     rows = samples(run)
@@ -139,7 +139,7 @@ def test_api_errors_are_retried_bounded_and_never_scored_wrong(tmp_path):
 def _kill_eval_midway(tmp_path, url: str, data: Path, run: Path, n: int, at_least: int = 8) -> list[str]:
     """Start `mathcoach eval` in a process, SIGKILL it once ``at_least`` samples are on disk; the lines it left."""
     cmd = [sys.executable, "-m", "mathcoach", "eval", "--model", f"openai:oracle@{url}", "--data", str(data),
-           "--concurrency", "1", "--out", str(run), "--no-progress"]
+           "--concurrency", "1", "--output", str(run), "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     path = run / "samples.jsonl"
     deadline = time.time() + 60
@@ -157,21 +157,24 @@ def _kill_eval_midway(tmp_path, url: str, data: Path, run: Path, n: int, at_leas
     return lines
 
 
-def test_killed_eval_resumes_without_repeating_cached_calls(tmp_path):
+def _slow_oracle_and_data(tmp_path):
     data = make_data(tmp_path, digits="2x2", per_cell=40)
-    n = len(data.read_text().splitlines())
     oracle = Oracle(fail_times=0, delay_s=0.05)
     server, url = oracle.start()
-    run = tmp_path / "run"
+    return data, len(data.read_text().splitlines()), oracle, server, url, tmp_path / "run"
+
+
+def test_killed_eval_resumes_without_repeating_cached_calls(tmp_path):
+    data, n, oracle, server, url, run = _slow_oracle_and_data(tmp_path)
     try:
         kept = len(_kill_eval_midway(tmp_path, url, data, run, n))
-        assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--out", str(run),
+        assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--output", str(run),
                      "--no-progress"]) == 2  # an unfinished run is never overwritten by accident
         with sqlite3.connect(home() / "cache.sqlite") as db:
             cached = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
         assert cached >= kept
         requests_before = oracle.requests
-        assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--out", str(run),
+        assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--output", str(run),
                      "--resume", "--no-progress"]) == 0
     finally:
         server.shutdown()
@@ -184,17 +187,13 @@ def test_killed_eval_resumes_without_repeating_cached_calls(tmp_path):
 
 
 def test_sigkilled_eval_resumes_from_its_samples_even_without_the_cache(tmp_path):
-    data = make_data(tmp_path, digits="2x2", per_cell=40)
-    n = len(data.read_text().splitlines())
-    oracle = Oracle(fail_times=0, delay_s=0.05)
-    server, url = oracle.start()
-    run = tmp_path / "run"
+    data, n, oracle, server, url, run = _slow_oracle_and_data(tmp_path)
     try:
         kept = len(_kill_eval_midway(tmp_path, url, data, run, n))
         for f in home().glob("cache.sqlite*"):
             f.unlink()
         requests_before = oracle.requests
-        assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--out", str(run),
+        assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--output", str(run),
                      "--resume", "--no-progress"]) == 0
     finally:
         server.shutdown()
@@ -209,9 +208,9 @@ def test_resume_refuses_changed_settings(tmp_path):
     server, url = Oracle(fail_times=0).start()
     try:
         run = tmp_path / "run"
-        assert main(["eval", "--model", f"openai:o@{url}", "--data", str(data), "--out", str(run), "--no-progress"]) == 0
+        assert main(["eval", "--model", f"openai:o@{url}", "--data", str(data), "--output", str(run), "--no-progress"]) == 0
         res = subprocess.run([sys.executable, "-m", "mathcoach", "eval", "--model", f"openai:o@{url}", "--data",
-                              str(data), "--out", str(run), "--resume", "--max-tokens", "7", "--no-progress"],
+                              str(data), "--output", str(run), "--resume", "--max-tokens", "7", "--no-progress"],
                              capture_output=True, text=True)
     finally:
         server.shutdown()
@@ -226,7 +225,7 @@ def test_every_call_failing_exits_1_with_the_reason(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     res = subprocess.run([sys.executable, "-m", "mathcoach", "eval", "--model", f"openai:m@http://127.0.0.1:{port}/v1",
-                          "--data", str(data), "--max-retries", "1", "--out", str(tmp_path / "run"), "--no-progress"],
+                          "--data", str(data), "--max-retries", "1", "--output", str(tmp_path / "run"), "--no-progress"],
                          capture_output=True, text=True)
     assert res.returncode == 1, res.stderr
     errors = [line for line in res.stderr.splitlines() if "error" in line]
@@ -248,7 +247,7 @@ def test_a_bug_in_cost_accounting_surfaces_instead_of_becoming_unscored(tmp_path
     try:
         with pytest.raises(TypeError, match="a bug in our own code"):
             main(["eval", "--model", f"openai:o@{url}", "--data", str(data), "--max-retries", "3",
-                  "--out", str(tmp_path / "run"), "--no-progress"])
+                  "--output", str(tmp_path / "run"), "--no-progress"])
     finally:
         server.shutdown()
     assert max(oracle.attempts.values()) == 1  # not retried: a retry cannot fix our bug
@@ -298,7 +297,7 @@ def test_serve_gives_the_same_answers_over_http_as_in_process(tiny_model, tmp_pa
         assert models["data"][0]["id"] == "tiny"
         before = json.loads(urllib.request.urlopen(f"{url}/stats", timeout=10).read())["completions"]
         assert main(["eval", "--model", f"openai:tiny@{url}", "--data", str(data), "--max-tokens", "8",
-                     "--concurrency", "4", "--out", str(tmp_path / "http"), "--no-progress"]) == 0
+                     "--concurrency", "4", "--output", str(tmp_path / "http"), "--no-progress"]) == 0
         stats = json.loads(urllib.request.urlopen(f"{url}/stats", timeout=10).read())
         assert stats["completions"] - before == len(data.read_text().splitlines())
         bad = urllib.request.Request(f"{url}/chat/completions", data=b'{"messages": []}',
@@ -310,7 +309,7 @@ def test_serve_gives_the_same_answers_over_http_as_in_process(tiny_model, tmp_pa
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     assert main(["eval", "--model", str(tiny_model), "--data", str(data), "--max-tokens", "8",
-                 "--out", str(tmp_path / "direct"), "--no-progress"]) == 0
+                 "--output", str(tmp_path / "direct"), "--no-progress"]) == 0
     http = [r["completion"] for r in samples(tmp_path / "http")]
     direct = [r["completion"] for r in samples(tmp_path / "direct")]
     assert http == direct and results(tmp_path / "http")["metrics"]["overall"]["unscored"] == 0
@@ -323,7 +322,7 @@ def test_compare_reports_paired_differences(tmp_path, capsys):
     for name, wrong in (("a", frozenset(questions[:8])), ("b", frozenset(questions[:2]))):
         server, url = Oracle(fail_times=0, wrong=wrong).start()
         try:
-            assert main(["eval", "--model", f"openai:{name}@{url}", "--data", str(data), "--out",
+            assert main(["eval", "--model", f"openai:{name}@{url}", "--data", str(data), "--output",
                          str(tmp_path / name), "--no-progress"]) == 0
         finally:
             server.shutdown()
@@ -354,7 +353,7 @@ def test_eval_scores_gsm8k_rows_with_the_same_extraction(shared_data, tmp_path):
     from mathcoach.eval.config import EvalConfig
     from mathcoach.eval.run import run_eval
 
-    run, out = run_eval(EvalConfig(model="scripted", data=str(data), out=str(tmp_path / "run"), progress=False),
+    run, out = run_eval(EvalConfig(model="scripted", data=str(data), output=str(tmp_path / "run"), progress=False),
                         backend=Scripted(), quiet=True)
     o = out["results"]["metrics"]["overall"]
     assert o["exact_match"] == 1.0 and o["items"] == 6 and o["in_format"] == 1.0
@@ -367,7 +366,8 @@ def test_eval_scores_gsm8k_rows_with_the_same_extraction(shared_data, tmp_path):
     (["--model", "openai:missing-url"], "openai:MODEL@BASE_URL"),
     (["--samples", "3", "--temperature", "0"], "--samples"),
     (["--format", "fancy"], "--format"),
-    (["--system-prompt", "/no/such/file"], "--system-prompt"),
+    (["--system", "@/no/such/file"], "--system: file /no/such/file does not exist"),
+    (["--system-prompt", "/no/such/file"], "--system: file /no/such/file does not exist"),  # the old spelling
 ])
 def test_eval_bad_input_one_line_exit_2(tmp_path, args, needle):
     data = make_data(tmp_path, per_cell=1)
@@ -389,7 +389,7 @@ def test_real_smollm2_default_end_to_end(tmp_path):
         pytest.fail(f"the default model must be installed by the README's setup: {e}")
     data = make_data(tmp_path, digits="2x2", per_cell=4)
     run = tmp_path / "run"
-    assert main(["eval", "--model", "smollm2-135m", "--data", str(data), "--max-tokens", "48", "--out", str(run),
+    assert main(["eval", "--model", "smollm2-135m", "--data", str(data), "--max-tokens", "48", "--output", str(run),
                  "--no-progress"]) == 0
     res = results(run)
     assert res["model"]["path"].endswith("smollm2-135m-instruct") and res["metrics"]["overall"]["unscored"] == 0
@@ -408,10 +408,10 @@ def test_api_key_never_lands_in_records_and_cost_is_recorded(tmp_path, monkeypat
                       f'[models.reported]\nspec = "openai:oracle2@{url}"\n')
     try:
         assert main(["eval", "--model", "priced", "--models-file", str(models), "--data", str(data),
-                     "--out", str(tmp_path / "priced"), "--no-progress"]) == 0
+                     "--output", str(tmp_path / "priced"), "--no-progress"]) == 0
         oracle.report_cost = None
         assert main(["eval", "--model", "reported", "--models-file", str(models), "--data", str(data),
-                     "--out", str(tmp_path / "nocost"), "--no-progress"]) == 0
+                     "--output", str(tmp_path / "nocost"), "--no-progress"]) == 0
     finally:
         server.shutdown()
     assert all(h == f"Bearer {secret}" for h in oracle.auth_headers)  # the key is used ...
@@ -432,7 +432,7 @@ def test_price_table_prices_calls_when_the_api_reports_no_cost(tmp_path):
     models.write_text(f'[models.t]\nspec = "openai:t@{url}"\nprices = {{ prompt = 1000.0, completion = 2000.0 }}\n')
     try:
         assert main(["eval", "--model", "t", "--models-file", str(models), "--data", str(data),
-                     "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+                     "--output", str(tmp_path / "run"), "--no-progress"]) == 0
     finally:
         server.shutdown()
     # 4 calls x (10 prompt tokens x $1000/M + 3 completion tokens x $2000/M)
@@ -450,6 +450,6 @@ def test_a_peft_adapter_changes_the_served_and_evaluated_model(tiny_model, tmp_p
     data = make_data(tmp_path, digits="2x2", per_cell=4)
     for name, extra in (("base", []), ("adapted", ["--adapter", str(tmp_path / "adapter")])):
         assert main(["eval", "--model", str(tiny_model), *extra, "--data", str(data), "--max-tokens", "8",
-                     "--out", str(tmp_path / name), "--no-progress"]) == 0
+                     "--output", str(tmp_path / name), "--no-progress"]) == 0
     assert [r["completion"] for r in samples(tmp_path / "base")] != [r["completion"] for r in samples(tmp_path / "adapted")]
     assert results(tmp_path / "adapted")["model"]["adapter"].endswith("adapter")

@@ -26,7 +26,7 @@ def splits(tmp_path) -> dict[str, str]:
 
 def cfg(splits, tmp_path, **kw) -> OptimizeConfig:
     base = dict(student="scripted", teacher="scripted", train=splits["train"], val=splits["val"], test=splits["test"],
-                rounds=3, candidates=3, minibatch=10, out=str(tmp_path / "run"))
+                rounds=3, candidates=3, minibatch=10, output=str(tmp_path / "run"))
     return OptimizeConfig(**(base | kw))
 
 
@@ -90,14 +90,14 @@ def test_too_small_a_budget_warns_or_refuses(splits, tmp_path):
     with pytest.raises(ConfigError, match="cannot even score the baselines"):
         run_optimize(cfg(splits, tmp_path, max_student_calls=100), ScriptedStudent(), ScriptedTeacher(REPLIES),
                      quiet=True)
-    _, out = run_optimize(cfg(splits, tmp_path, max_student_calls=300, out=str(tmp_path / "r2")), ScriptedStudent(),
+    _, out = run_optimize(cfg(splits, tmp_path, max_student_calls=300, output=str(tmp_path / "r2")), ScriptedStudent(),
                           ScriptedTeacher(REPLIES), quiet=True)
     assert any("fewer than 3 proposals" in w for w in out["results"]["warnings"])
 
 
 def test_a_killed_run_resumes_to_the_same_result_without_repeating_calls(splits, tmp_path, monkeypatch):
     whole_student = ScriptedStudent()
-    whole, out_whole = run_optimize(cfg(splits, tmp_path, out=str(tmp_path / "whole")), whole_student,
+    whole, out_whole = run_optimize(cfg(splits, tmp_path, output=str(tmp_path / "whole")), whole_student,
                                     ScriptedTeacher(REPLIES), quiet=True)
     monkeypatch.setenv("MATHCOACH_HOME", str(tmp_path / "home2"))  # a fresh cache: nothing from the first run
     with pytest.raises(KeyboardInterrupt):

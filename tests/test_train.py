@@ -150,13 +150,13 @@ def test_lora_moves_only_the_adapter_and_writes_the_output_contract(tiny_model, 
 def test_trained_adapter_and_its_merge_load_in_eval_and_serve_alike(tiny_model, tmp_path, capsys):
     system = tmp_path / "system.txt"
     system.write_text("Work digit by digit.")
-    out, _ = run_train(cfg(tmp_path, tiny_model, learning_rate=5e-2, system_prompt=str(system)), quiet=True)
+    out, _ = run_train(cfg(tmp_path, tiny_model, learning_rate=5e-2, system="@" + str(system)), quiet=True)
     test = make_rows(tmp_path, "test", 2, fmt="long")  # rows of another format: the model directory decides
     args = ["--data", str(test), "--max-tokens", "12", "--no-progress"]
-    assert main(["eval", "--model", str(out), "--out", str(tmp_path / "e1"), *args]) == 0
-    assert main(["eval", "--model", str(tiny_model), "--out", str(tmp_path / "e0"), *args]) == 0
+    assert main(["eval", "--model", str(out), "--output", str(tmp_path / "e1"), *args]) == 0
+    assert main(["eval", "--model", str(tiny_model), "--output", str(tmp_path / "e0"), *args]) == 0
     assert main(["merge", str(out), "--output", str(tmp_path / "merged")]) == 0
-    assert main(["eval", "--model", str(tmp_path / "merged"), "--out", str(tmp_path / "e2"), *args]) == 0
+    assert main(["eval", "--model", str(tmp_path / "merged"), "--output", str(tmp_path / "e2"), *args]) == 0
 
     def completions(run):
         return [json.loads(x)["completion"] for x in (tmp_path / run / "samples.jsonl").read_text().splitlines()]
@@ -170,7 +170,7 @@ def test_trained_adapter_and_its_merge_load_in_eval_and_serve_alike(tiny_model, 
     assert json.loads((tmp_path / "e0" / "results.json").read_text())["format"]["source"] == "data rows"
     assert json.loads((tmp_path / "merged" / "mathcoach.json").read_text())["adapter"] is False
     capsys.readouterr()
-    assert main(["eval", "--model", str(out), "--out", str(tmp_path / "e4"), *args, "--format", "long"]) == 0
+    assert main(["eval", "--model", str(out), "--output", str(tmp_path / "e4"), *args, "--format", "long"]) == 0
     warning = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warning) == 1 and "--format long" in warning[0] and "scratchpad" in warning[0]
     proc = subprocess.Popen([sys.executable, "-m", "mathcoach", "serve", "--model", str(out), "--port", "0"],
@@ -179,7 +179,7 @@ def test_trained_adapter_and_its_merge_load_in_eval_and_serve_alike(tiny_model, 
         line = proc.stdout.readline()
         url = line.split(" on ")[1].strip()
         # the server adds the trained system message, as eval does; the format is given (an endpoint has no record)
-        assert main(["eval", "--model", f"openai:x@{url}", "--out", str(tmp_path / "e3"), *args,
+        assert main(["eval", "--model", f"openai:x@{url}", "--output", str(tmp_path / "e3"), *args,
                      "--format", "scratchpad"]) == 0
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -228,7 +228,7 @@ def test_from_scratch_specialist_is_an_ordinary_model_directory(tmp_path):
     assert tok.pad_token != tok.eos_token
     test = make_rows(tmp_path, "test", 1, fmt="reversed")
     assert main(["eval", "--model", str(out), "--data", str(test), "--max-tokens", "8", "--no-progress",
-                 "--out", str(tmp_path / "e")]) == 0
+                 "--output", str(tmp_path / "e")]) == 0
     assert res["config"]["format"] == "reversed"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mathcoach.config import ConfigError, opt
+from mathcoach.config import ConfigError, as_file, opt
 from mathcoach.problems.traces import ALL_FORMATS
 
 
@@ -17,8 +17,8 @@ class EvalConfig:
     model: str = opt(help="smollm2-135m, a model directory, openai:MODEL@URL, openrouter:MODEL, or a models-file name")
     data: str = opt(help="JSONL problems: mathcoach rows, GSM8K or SVAMP", metavar="FILE")
     adapter: str | None = opt(None, help="PEFT adapter directory on top of a local model", metavar="DIR")
-    system_prompt: str | None = opt(None, help="file holding the system message (none: no system message at all)",
-                                    metavar="FILE")
+    system: str | None = opt(None, help="system message, as TEXT or @FILE (default: the model directory's training "
+                             "message, else none at all)", metavar="TEXT|@FILE", aliases={"system_prompt": as_file})
     few_shot: int = opt(0, help="worked examples before each question (0-8 is typical)", metavar="K")
     few_shot_data: str | None = opt(None, help="file to take few-shot examples from (default for generated "
                                     "problems: fresh train-split problems of the same cells)", metavar="FILE")
@@ -36,7 +36,8 @@ class EvalConfig:
     timeout_s: float = opt(120.0, help="seconds before an API call counts as timed out (then retried)")
     limit: int | None = opt(None, help="evaluate only the first N problems", metavar="N")
     seed: int = opt(0, help="seed for sampling and few-shot selection")
-    out: str | None = opt(None, help="run directory (default: runs/eval/<time>-<model>-<data>)", metavar="DIR")
+    output: str | None = opt(None, help="run directory (default: runs/eval/<time>-<model>-<data>)", metavar="DIR",
+                             short="o", aliases={"out": None})
     resume: bool = opt(False, help="complete an existing run directory (finished calls come from the cache)")
     models_file: str | None = opt(None, help="TOML with [models.NAME] settings (spec, prices, concurrency...)",
                                   metavar="FILE")
@@ -46,8 +47,8 @@ class EvalConfig:
         """What must exist on this machine when the stage starts (``__post_init__`` reads no file)."""
         if not Path(self.data).is_file():
             raise ConfigError("data", f"file {self.data} does not exist")
-        if self.system_prompt is not None and not Path(self.system_prompt).is_file():
-            raise ConfigError("system_prompt", f"file {self.system_prompt} does not exist")
+        if self.system is not None and self.system.startswith("@") and not Path(self.system[1:]).is_file():
+            raise ConfigError("system", f"file {self.system[1:]} does not exist")
         if self.few_shot_data is not None and not Path(self.few_shot_data).is_file():
             raise ConfigError("few_shot_data", f"file {self.few_shot_data} does not exist")
         if self.adapter is not None and not Path(self.adapter).is_dir():

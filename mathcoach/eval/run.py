@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from mathcoach.config import ConfigError
+from mathcoach.config import ConfigError, read_text_or_file
 from mathcoach.eval.config import EvalConfig
 from mathcoach.eval.report import heatmap, summary_markdown
 from mathcoach.eval.score import Sampling, aggregate, ask_and_score, resolve_format, sample_key, unscored_reasons
@@ -34,7 +34,7 @@ from mathcoach.problems.traces import FORMATS, render, version_of
 from mathcoach.runs import index_run, new_run_dir, sha256_file, versions
 
 # Settings that change what is asked or how it is scored: a resumed run must have the same ones.
-RESUME_KEYS = ("model", "adapter", "data", "system_prompt", "few_shot", "few_shot_data", "format", "samples",
+RESUME_KEYS = ("model", "adapter", "data", "system", "few_shot", "few_shot_data", "format", "samples",
                "temperature", "top_p", "max_tokens", "seed", "limit")
 
 
@@ -70,12 +70,12 @@ def few_shot_examples(cfg: EvalConfig, items: list[Item], fmt: str) -> list[tupl
 def _prepare_run_dir(cfg: EvalConfig) -> tuple[Path, dict, int]:
     """The run directory and, on --resume, the samples already scored there (failed calls are asked again) and
     the bytes of whole lines to keep of its samples.jsonl."""
-    run_dir = new_run_dir("eval", cfg.model, cfg.data, cfg.out)
+    run_dir = new_run_dir("eval", cfg.model, cfg.data, cfg.output)
     samples = run_dir / "samples.jsonl"
     if (run_dir / "results.json").exists() and not cfg.resume:
-        raise ConfigError("out", f"{run_dir} already holds a finished run; pass --resume to redo it from the cache")
+        raise ConfigError("output", f"{run_dir} already holds a finished run; pass --resume to redo it from the cache")
     if samples.exists() and not cfg.resume:
-        raise ConfigError("out", f"{run_dir} holds an unfinished run; pass --resume to continue it")
+        raise ConfigError("output", f"{run_dir} holds an unfinished run; pass --resume to continue it")
     done: dict = {}
     keep = 0
     if cfg.resume and samples.exists():
@@ -101,7 +101,7 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
     record = read_record(cfg.adapter) or read_record(cfg.model)
     where = cfg.adapter or cfg.model
     fmt, fmt_source = resolve_format(cfg, record.format if record else None, items, where, quiet)
-    system = Path(cfg.system_prompt).read_text(encoding="utf-8") if cfg.system_prompt else None
+    system = read_text_or_file("system", cfg.system)
     if system is None and record is not None:  # a model fine-tuned with a system message is asked with it
         system = record.system_prompt
     shots = few_shot_examples(cfg, items, fmt)

@@ -41,8 +41,8 @@ class OptimizeConfig:
     val_limit: int | None = opt(None, help="use only the first N validation problems", metavar="N")
     test_limit: int | None = opt(None, help="use only the first N test problems", metavar="N")
     seed: int = opt(0, help="seed for minibatches and teacher sampling")
-    out: str | None = opt(None, help="run directory (default: runs/optimize/<time>-<student>); re-run to resume",
-                          metavar="DIR")
+    output: str | None = opt(None, help="run directory (default: runs/optimize/<time>-<student>); re-run to resume",
+                             metavar="DIR", short="o", aliases={"out": None})
     models_file: str | None = opt(None, help="TOML with [models.NAME] settings (spec, prices, concurrency...)",
                                   metavar="FILE")
     batch_size: int = opt(16, help="requests per batch for local models", metavar="N")

@@ -98,7 +98,7 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
 
     record = read_record(cfg.student)
     fmt, _ = resolve_format(cfg, record.format if record else None, train, cfg.student, quiet)
-    run_dir = new_run_dir("optimize", cfg.student, Path(cfg.val).stem, cfg.out)
+    run_dir = new_run_dir("optimize", cfg.student, Path(cfg.val).stem, cfg.output)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "config.json", dataclasses.asdict(cfg))
     # Streamed as they are made, so a killed search leaves its record; rewritten whole at the end.

@@ -36,15 +36,15 @@ class DataConfig:
                       metavar="SPEC")
     per_cell: int = opt(500, help="problems per digit cell (same for every cell)", metavar="N")
     split: str = opt("train", help="which split to draw from; splits never share an operand pair", choices=SPLITS)
-    format: str = opt("long", help="worked-solution format: long|goat|scratchpad|plain (op-dependent)",
-                      metavar="FMT")
+    format: str = opt("long", help="worked-solution format: " + "|".join(sorted({f for fs in FORMATS.values() for f in fs}))
+                      + "; mul has them all, add/sub/div long|plain", metavar="FMT")
     seed: int = opt(0, help="random seed; same seed and settings give the same file byte for byte")
-    phrasing: str | None = opt(None, help="use only this question phrasing (e.g. for a held-out test)")
-    hold_out_phrasing: str | None = opt(None, help="never use this phrasing (keep it for evaluation)")
-    system: str | None = opt(None, help="system message added to every row (@FILE reads it from a file)",
-                             metavar="TEXT")
+    phrasing: str | None = opt(None, help="use only this question phrasing, e.g. for a held-out test: "
+                               + "; ".join(f"{op} {'|'.join(PHRASINGS[op])}" for op in OPS), metavar="NAME")
+    hold_out_phrasing: str | None = opt(None, help="never use this phrasing (keep it for evaluation)", metavar="NAME")
+    system: str | None = opt(None, help="system message added to every row, as TEXT or @FILE", metavar="TEXT|@FILE")
     verify: bool = opt(True, help="re-check every row's trace with the step checker before writing")
-    workers: int = opt(1, help="processes for rendering and checking (1-2 on this machine)", metavar="N")
+    workers: int = opt(1, help="processes for rendering and checking (up to the number of cores)", metavar="N")
     repeat_hard: int = opt(1, help="write each multiplication whose column sum reaches 100 this many times "
                            "(extra copies appended; pair with --shuffle-seed)", metavar="N")
     shuffle_seed: int | None = opt(None, help="shuffle the written rows with this seed (default: draw order)",
@@ -203,7 +203,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
 
 
 def summary_table(summary: dict) -> str:
-    lines = ["| cell | rows | mean carries | note |", "|---|---:|---:|---|"]
+    # carries: the nonzero carries the schoolbook method makes per problem (borrows for subtraction), a difficulty
+    lines = ["| cell | rows | carries per problem (mean) | note |", "|---|---:|---:|---|"]
     lines += [f"| {c['cell']} | {c['rows']} | {c['mean_carries']:.2f} | {c['note']} |" for c in summary["cells"]]
     verified = "verified by the step checker" if summary["verified"] else "NOT verified"
     extra = summary["rows"] - sum(c["rows"] for c in summary["cells"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mathcoach.config import ConfigError, opt
+from mathcoach.config import ConfigError, as_file, opt
 from mathcoach.problems.traces import ALL_FORMATS, template_of
 
 METHODS = ("lora", "qlora", "full")
@@ -35,10 +35,12 @@ class TrainConfig:
                             "numbers with its place (pairs with --format places or fused)")
     place_tokens: bool = opt(False, help="with --from-scratch: the chat template writes each digit of the question's "
                              "numbers as one token of its number, place and value (pairs with --format staged or carryout)")
-    output: str | None = opt(None, help="output directory (default: runs/train/<time>-<model>-<data>)", metavar="DIR")
+    output: str | None = opt(None, help="output directory (default: runs/train/<time>-<model>-<data>)", metavar="DIR",
+                             short="o")
     resume: bool = opt(False, help="continue from the last checkpoint in --output")
-    system_prompt: str | None = opt(None, help="file with a system message put before every training question "
-                                    "(recorded in the output, used by `mathcoach eval` on it)", metavar="FILE")
+    system: str | None = opt(None, help="system message put before every training question, as TEXT or @FILE "
+                             "(recorded in the output; eval and serve then use it)", metavar="TEXT|@FILE",
+                             aliases={"system_prompt": as_file})
     format: str | None = opt(None, help="trace format the step checker reports errors against (default: the "
                              "training rows' own)", metavar="FMT")
     train_limit: int | None = opt(None, help="use only the first N training rows (sample-efficiency curves)",
@@ -84,8 +86,8 @@ class TrainConfig:
         for name in ("train", "val"):
             if not Path(getattr(self, name)).is_file():
                 raise ConfigError(name, f"file {getattr(self, name)} does not exist")
-        if self.system_prompt is not None and not Path(self.system_prompt).is_file():
-            raise ConfigError("system_prompt", f"file {self.system_prompt} does not exist")
+        if self.system is not None and self.system.startswith("@") and not Path(self.system[1:]).is_file():
+            raise ConfigError("system", f"file {self.system[1:]} does not exist")
 
     def check_template(self, fmt: str) -> None:
         """`places`/`fused` name the question's digits by marks only --digit-marks writes, `staged`/`carryout` by

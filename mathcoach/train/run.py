@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from mathcoach import modeldir
-from mathcoach.config import ConfigError
+from mathcoach.config import ConfigError, read_text_or_file
 from mathcoach.io import read_jsonl
 from mathcoach.problems.dataset import item_from_row
 from mathcoach.problems.traces import FORMATS, version_of
@@ -219,7 +219,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
                           "would diagnose every answer against the wrong trace; drop --format or regenerate the rows")
     fmt = cfg.format or rows_fmt or "long"
     check_format_fits(cfg, fmt, train_rows)
-    system = Path(cfg.system_prompt).read_text(encoding="utf-8") if cfg.system_prompt else None
+    system = read_text_or_file("system", cfg.system)
     if not cfg.from_scratch:
         base_model_dir(cfg)  # a bad --model fails before any output is made
     out, ckpt = prepare_output(cfg)
