@@ -21,7 +21,8 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 # The main job: data -> baseline evaluation -> the CPU fine-tuning recipe -> evaluation -> before/after table.
-# The default trains 120 of the recipe's 175 steps (at most 20 minutes, schedule shortened to match);
+# The default trains 120 of the recipe's 175 steps, at most 20 minutes (schedule shortened to match): the job takes
+# about 16 minutes on a CPU with bf16, 31 on one without (benchmarks/RESULTS.md, 2026-12-01);
 # `make run QUICK=1` is a few-minute look at the pipeline; TRAIN='' runs the recipe as shipped.
 TRAIN   ?= $(if $(QUICK),--max-minutes 3 --max-steps 24 --eval-steps 12 --eval-problems 16,--max-minutes 20 --max-steps 120)
 TESTN   ?= $(if $(QUICK),10,50)

@@ -95,7 +95,7 @@ def _train(ns: argparse.Namespace) -> int:
     best = res["best_val_exact_match"]
     print(f"best validation exact match {'n/a' if best is None else f'{100 * best:.1f}%'} at step {res['best_step']} "
           f"of {res['steps']} ({res['train_s'] / 60:.1f} min); model: {out}")
-    print(f"next: mathcoach eval --model {out} --data TEST.jsonl --format {res['config']['format']}")
+    print(f"next: mathcoach eval --model {out} --data TEST.jsonl   (scored in {res['config']['format']}, its trained format)")
     return 0
 
 
@@ -103,6 +103,34 @@ def _merge(ns: argparse.Namespace) -> int:
     from mathcoach.train.merge import merge_adapter
 
     print(f"merged model: {merge_adapter(ns.adapter, ns.output)}")
+    return 0
+
+
+def _mistakes(ns: argparse.Namespace) -> int:
+    from mathcoach.mistakes import run
+
+    if ns.step == "collect":
+        c = run.run_collect(ns.runs, ns.output)
+        print(f"{c['wrong']} mistakes from {c['runs']} runs ({c['samples']} samples: {c['right']} right, "
+              f"{c['unscored_skipped']} unscored and skipped) -> {ns.output}")
+    elif ns.step == "correct":
+        c = run.run_correct(ns.mistakes, ns.corrector, ns.output, ns.max_calls, ns.max_usd, ns.max_tokens,
+                            ns.models_file)
+        if ns.corrector == "exact":
+            print(f"exact corrector: {c['attempted']} attempted, {c['corrected']} corrected, {c['kept']} kept by the "
+                  f"answer filter, {c['no_checker']} without a step checker -> {ns.output}")
+        else:
+            agree = (f"; its step agrees with the checker's in {c['step_agrees']} of {c['step_checked']}"
+                     if c["step_checked"] else "")
+            print(f"{ns.corrector}: {c['attempted']} attempted, {c['parsed']} parsed ({c['malformed']} malformed, "
+                  f"{c['api_errors']} API errors), {c['kept']} kept by the answer filter{agree}; {c['calls_made']} "
+                  f"calls made, ${c['cost_usd']:.4f}" + (f"; stopped: {c['stopped']}" if c["stopped"] else "")
+                  + f" -> {ns.output}")
+    else:
+        c = run.run_build(ns.corrections, ns.cot, ns.output, ns.fields, ns.match, ns.seed, ns.tokenizer)
+        tokens = f", {c['tokens']} tokens (CoT-only arm {c['tokens_cot_only_arm']})" if "tokens" in c else ""
+        print(f"{c['rows']} rows: {c['correction_rows']} corrections + {c['cot_rows_kept']} of {c['cot_rows_in']} CoT "
+              f"rows (match {c['match']}{tokens}) -> {ns.output}")
     return 0
 
 
@@ -209,6 +237,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("adapter", metavar="ADAPTER_DIR", help="output directory of mathcoach train --method lora")
     p.add_argument("--output", "-o", required=True, metavar="DIR", help="directory for the merged model (required)")
     p.set_defaults(func=_merge)
+
+    p = sub.add_parser("mistakes", help="learning from mistakes: collect wrong answers, correct them, build rows",
+                       description="LeMa in three steps: collect a model's wrong, scored answers from eval runs; "
+                                   "correct them (exactly, with the step checker); build training rows mixed with "
+                                   "chain-of-thought rows.")
+    steps = p.add_subparsers(dest="step", metavar="STEP", parser_class=_Parser, required=True)
+    q = steps.add_parser("collect", help="wrong, scored answers of training-split eval runs",
+                         description="Gather the wrong, scored samples of eval run directories (training split only).")
+    q.add_argument("runs", metavar="RUN_DIR", nargs="+", help="eval run directories")
+    q.add_argument("--output", "-o", required=True, metavar="FILE", help="mistakes JSONL to write (required)")
+    q = steps.add_parser("correct", help="name the wrong step, explain it, redo the solution from it",
+                         description="Correct each mistake; keep a correction only if its final answer is right.")
+    q.add_argument("mistakes", metavar="MISTAKES", help="JSONL from mathcoach mistakes collect")
+    q.add_argument("--corrector", default="exact", metavar="NAME",
+                   help="exact (the step checker and trace builder), or any model name: openrouter:MODEL, "
+                        "openai:MODEL@URL, a model directory (default: exact)")
+    q.add_argument("--max-calls", type=int, metavar="N", help="most teacher calls (default: none)")
+    q.add_argument("--max-usd", type=float, metavar="USD", help="stop before spending more (default: none)")
+    q.add_argument("--max-tokens", type=int, default=512, metavar="N", help="tokens per teacher reply (default: 512)")
+    q.add_argument("--models-file", metavar="FILE", help="TOML with [models.NAME] settings (default: none)")
+    q.add_argument("--output", "-o", required=True, metavar="FILE", help="corrections JSONL to write (required)")
+    q = steps.add_parser("build", help="LeMa training rows, mixed with CoT rows at matched size",
+                         description="Write LeMa training rows (loss on the output) mixed with CoT rows.")
+    q.add_argument("corrections", metavar="CORRECTIONS", help="JSONL from mathcoach mistakes correct")
+    q.add_argument("--cot", metavar="FILE", help="ordinary training rows: the CoT-only arm (default: none)")
+    q.add_argument("--fields", default="step,explanation,solution", metavar="NAMES",
+                   help="output fields, for the ablation (default: step,explanation,solution)")
+    q.add_argument("--match", default="tokens", metavar="HOW",
+                   help="none | rows | tokens: trim the CoT rows to the CoT-only arm's size (default: tokens)")
+    q.add_argument("--tokenizer", default="smollm2-135m", metavar="MODEL",
+                   help="model whose tokenizer counts tokens for --match tokens (default: smollm2-135m)")
+    q.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the trimming and mixing (default: 0)")
+    q.add_argument("--output", "-o", required=True, metavar="FILE", help="training JSONL to write (required)")
+    p.set_defaults(func=_mistakes)
 
     p = sub.add_parser("serve", help="serve a local model over an OpenAI-compatible API on loopback",
                        description="OpenAI-compatible /v1/chat/completions and /v1/models for a local model; "

@@ -344,8 +344,12 @@ def test_every_subcommand_has_a_description_and_every_option_help_and_a_default(
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == {"data", "overlap", "eval", "optimize", "train", "merge", "serve", "runs", "compare"}
-    for name, p in sub.choices.items():
+    assert set(sub.choices) == {"data", "overlap", "eval", "optimize", "train", "merge", "mistakes", "serve", "runs",
+                                "compare"}
+    parsers = dict(sub.choices)
+    nested = next(a for a in parsers["mistakes"]._actions if isinstance(a, argparse._SubParsersAction))
+    parsers |= {f"mistakes {k}": v for k, v in nested.choices.items()}
+    for name, p in parsers.items():
         assert p.description, f"mathcoach {name} has no description"
         for action in p._actions:
             if action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction) or not action.option_strings:

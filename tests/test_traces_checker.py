@@ -208,12 +208,8 @@ def _expected_type(role: str, old: int, new: int) -> str:
     return classify(role, new, old)
 
 
-@given(problem_and_format(), st.data())
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-def test_corrupting_any_single_number_is_caught_at_that_step(pf, data):
-    p, fmt = pf
-    steps = [s for s in steps_for(p, fmt) if s.nums]
-    assume(steps)
+def draw_corruption(data, steps) -> tuple[int, int, int, int, list]:
+    """One number of one step replaced by another value: (step, number, old, new, the corrupted steps)."""
     i = data.draw(st.integers(0, len(steps) - 1), label="step")
     j = data.draw(st.integers(0, len(steps[i].nums) - 1), label="number")
     old = steps[i].nums[j]
@@ -221,7 +217,16 @@ def test_corrupting_any_single_number_is_caught_at_that_step(pf, data):
     nums = list(steps[i].nums)
     nums[j] = new
     bad = steps[i].__class__(steps[i].template, tuple(nums), steps[i].roles)
-    corrupted = steps[:i] + [bad] + steps[i + 1 :]
+    return i, j, old, new, steps[:i] + [bad] + steps[i + 1 :]
+
+
+@given(problem_and_format(), st.data())
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+def test_corrupting_any_single_number_is_caught_at_that_step(pf, data):
+    p, fmt = pf
+    steps = [s for s in steps_for(p, fmt) if s.nums]
+    assume(steps)
+    i, j, old, new, corrupted = draw_corruption(data, steps)
     text = render_steps(corrupted, unit_of(p.op, fmt), p.answer)
     res = check(p, fmt, text)
     assert res.step == i, (text, res)

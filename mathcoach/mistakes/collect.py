@@ -1,0 +1,80 @@
+"""``mathcoach mistakes collect``: a model's wrong, scored answers from eval run directories, as mistake records.
+
+Example: ``mathcoach mistakes collect runs/eval/pool -o mistakes.jsonl``
+
+A mistake is a sample that was scored and is wrong: an unscored sample (an API failure) says nothing about the
+model and is never taken. Only training-split problems may become training data, so a run over a validation or
+test split is refused, naming its data file: for generated rows the sample's own ``split`` decides, for word
+problems (GSM8K, SVAMP rows carry no split) the data file's name does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from mathcoach.errors import DataError
+from mathcoach.runs import load_samples
+
+MISTAKE_VERSION = "1"
+PROBLEM_KEYS = ("op", "a", "b", "digits_a", "digits_b", "split", "phrasing", "cell")
+_HELD_OUT_NAME = re.compile(r"(^|[^a-z])(test|val|valid|validation|dev)([^a-z]|$)", re.I)
+
+
+def _results(run: Path) -> dict:
+    path = run / "results.json"
+    if not path.is_file():
+        raise DataError(f"{run} is not a finished eval run directory (no results.json)")
+    results = json.loads(path.read_text(encoding="utf-8"))
+    if results.get("kind") != "eval":
+        raise DataError(f"{run} is a {results.get('kind')} run; collect mistakes from eval run directories")
+    return results
+
+
+def _refuse_held_out(run: Path, data: str, rows: list[dict]) -> None:
+    splits = {r.get("split") for r in rows} - {None, ""}
+    held = sorted(splits - {"train"})
+    if held:
+        raise DataError(f"{data} (evaluated in {run}) holds {held[0]} problems; only training-split problems may "
+                        "become training data")
+    if not splits and _HELD_OUT_NAME.search(Path(data).stem):
+        raise DataError(f"{data} (evaluated in {run}) is named as a held-out split; only training problems may "
+                        "become training data")
+
+
+def collect(run_dirs: list[str]) -> tuple[list[dict], dict]:
+    """(mistake records, counts). Each record: the problem, the model's raw solution, the gold answer and, for
+    arithmetic, the step checker's diagnosis (first wrong step, written vs expected, error type)."""
+    records: list[dict] = []
+    counts = {"runs": 0, "samples": 0, "right": 0, "wrong": 0, "unscored_skipped": 0}
+    seen: set[tuple] = set()
+    for name in run_dirs:
+        run = Path(name)
+        results = _results(run)
+        rows = load_samples(run)
+        data = results.get("config", {}).get("data", "?")
+        _refuse_held_out(run, data, rows)
+        counts["runs"] += 1
+        for r in rows:
+            counts["samples"] += 1
+            if r.get("correct") is None:
+                counts["unscored_skipped"] += 1
+                continue
+            if r["correct"]:
+                counts["right"] += 1
+                continue
+            key = (r["id"], r["completion"])
+            if key in seen:  # the same wrong text from two runs is one mistake
+                continue
+            seen.add(key)
+            counts["wrong"] += 1
+            records.append({
+                "id": r["id"], "source": r.get("source"), "question": r["question"], "gold": r["gold"],
+                "solution": r["completion"], "format": r.get("format"), **{k: r.get(k) for k in PROBLEM_KEYS},
+                "diagnosis": {"step": r.get("step"), "error_type": r.get("error_type"), "written": r.get("written"),
+                              "expected": r.get("expected")},
+                "answer": r.get("strict"), "run": str(run), "model": results.get("model"), "sample": r["sample"],
+                "mistake_version": MISTAKE_VERSION,
+            })
+    return records, counts
