@@ -47,23 +47,29 @@ def explain(error: str, written: str | None, expected: str) -> str:
     46")."""
     if error == "final_answer":
         return f"Every step is right, but the answer stated is not the last result: it should be {expected}."
-    if error == "format" or written is None:
-        return f"This step is missing or cannot be read; it should read: {expected}."
+    if written is None:
+        return f"This step is missing; it should read: {expected}."
     w_nums, e_nums = numbers(written), numbers(expected)
-    diff = next(((w, e) for w, e in zip(w_nums, e_nums) if w != e), None)
-    if diff is None or len(w_nums) != len(e_nums):
-        return f"This step is written in the wrong shape; it should read: {expected}."
-    w, e = diff
-    why = _WHY.get(error, "it is wrong")
-    lhs = _computed_from(expected, next(k for k, (x, y) in enumerate(zip(w_nums, e_nums)) if x != y))
-    if lhs:
+    k = next((k for k, (x, y) in enumerate(zip(w_nums, e_nums)) if x != y), None)
+    if k is None:
+        return f"This step stops short or runs on; it should read: {expected}."
+    w, e = w_nums[k], e_nums[k]
+    why = _WHY.get(error, "the step takes another shape from here")
+    if error == "format" or len(w_nums) != len(e_nums):
+        why = f"the step goes wrong from there; it should read: {expected}"
+    found = _computed_from(expected, k)
+    if found is None:
+        return f"{w} should be {e}: {why}." + ("" if "should read" in why else f" The step reads: {expected}.")
+    lhs, result = found
+    if len(numbers(result)) == 1:
         return f"{lhs} = {e}, not {w}: {why}."
-    return f"{w} should be {e}: {why}."
+    return f"{lhs} = {result}, where {w} was written for {e}: {why}."
 
 
-def _computed_from(expected: str, k: int) -> str | None:
-    """The expression whose result is number ``k`` of a step ("2048 + 15360" for the 17408 of "512 * 30 = 15360,
-    sum 2048 + 15360 = 17408"), or None when that number is an operand rather than a result."""
+def _computed_from(expected: str, k: int) -> tuple[str, str] | None:
+    """(the expression computed, what it equals) for number ``k`` of a step when that number opens a result:
+    ("2048 + 15360", "17408") for the 17408 of "512 * 30 = 15360, sum 2048 + 15360 = 17408"; None when the number
+    is an operand."""
     segments = expected.split("=")
     seen = 0
     for m, seg in enumerate(segments):
@@ -72,7 +78,7 @@ def _computed_from(expected: str, k: int) -> str | None:
             if m == 0 or k != seen:
                 return None
             tail = _EXPR_TAIL.search(segments[m - 1].rsplit(",", 1)[-1])
-            return tail.group(0).strip() if tail else None
+            return (tail.group(0).strip(), seg.split(",", 1)[0].strip()) if tail else None
         seen += n
     return None
 
