@@ -111,11 +111,6 @@ def write_record(out: Path, record: ModelRecord, config: dict, results: dict, ca
     write_json(out / RECORD, record.to_json())  # last: a directory with a record is a finished one
 
 
-def read_results(path: str | Path) -> dict | None:
-    d = _dir(path)
-    return json.loads((d / RESULTS).read_text()) if d and (d / RESULTS).is_file() else None
-
-
 def copy_record(src: Path, dst: Path, adapter: bool) -> None:
     """Carry the record of ``src`` to ``dst`` (a merged model: same training, ``adapter`` now False)."""
     for name in RECORD_FILES:

@@ -84,7 +84,7 @@ def _prepare_run_dir(cfg: EvalConfig) -> tuple[Path, dict, int]:
         changed = [k for k in RESUME_KEYS if k in before and before[k] != now[k]]
         if changed:
             raise ConfigError(changed[0], f"{run_dir} was run with {changed[0]} = {before[changed[0]]!r}; resume "
-                              "with the same settings, or choose another --out")
+                              "with the same settings, or choose another --output")
         rows, keep = read_jsonl_whole_lines(samples)
         done = {sample_key(r): r for r in rows if r.get("api_error") is None and r.get("completion") is not None}
     return run_dir, done, keep

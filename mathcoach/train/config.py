@@ -92,8 +92,7 @@ class TrainConfig:
     def check_template(self, fmt: str) -> None:
         """`places`/`fused` name the question's digits by marks only --digit-marks writes, `staged`/`carryout` by
         the tokens only --place-tokens writes: a format read through another template is refused."""
-        needed = template_of(fmt)
-        have = "tokens" if self.place_tokens else "marks" if self.digit_marks else None
+        needed, have = template_of(fmt), self.template
         flag = {"marks": "--digit-marks", "tokens": "--place-tokens"}
         if needed and self.from_scratch is None:
             raise ConfigError("format", f"format {fmt!r} names the question's digits by marks that only a "
@@ -143,6 +142,11 @@ class TrainConfig:
             raise ConfigError("lora_targets", "name at least one module, e.g. q_proj,v_proj")
         if self.format is not None:
             self.check_template(self.format)
+
+    @property
+    def template(self) -> str | None:
+        """How the chat template writes the question's digits: None, "marks" or "tokens" (scratch.TEMPLATES)."""
+        return "tokens" if self.place_tokens else "marks" if self.digit_marks else None
 
     @property
     def targets(self) -> list[str]:

@@ -26,7 +26,7 @@ from mathcoach import modeldir
 from mathcoach.config import ConfigError, read_text_or_file
 from mathcoach.io import read_jsonl
 from mathcoach.problems.dataset import item_from_row
-from mathcoach.problems.traces import FORMATS, version_of
+from mathcoach.problems.traces import Format, FormatError, format_of
 from mathcoach.runs import index_run, new_run_dir, sha256_file, versions
 from mathcoach.train.config import TrainConfig
 from mathcoach.train.data import distinct_pad_token, encode_rows, split_messages
@@ -81,17 +81,15 @@ def check_hardware(cfg: TrainConfig) -> None:
         raise ConfigError("method", "qlora needs bitsandbytes: pip install bitsandbytes") from None
 
 
-def template_kind(cfg: TrainConfig) -> str | None:
-    return "tokens" if cfg.place_tokens else "marks" if cfg.digit_marks else None
-
-
-def check_format_fits(cfg: TrainConfig, fmt: str, rows: list[dict]) -> None:
+def check_format_fits(cfg: TrainConfig, fmt: str, rows: list[dict]) -> Format:
     """The format (given, or the rows' own) must exist for the rows' operation and suit the chat template."""
     op = next((r["meta"]["op"] for r in rows if isinstance(r.get("meta"), dict) and "op" in r["meta"]), "mul")
-    if fmt not in FORMATS.get(op, {}):
-        raise ConfigError("format", f"format {fmt!r} does not exist for op {op!r}; choose one of: "
-                          f"{', '.join(FORMATS.get(op, {}))}")
+    try:
+        record = format_of(op, fmt)
+    except FormatError as e:
+        raise ConfigError("format", str(e)) from None
     cfg.check_template(fmt)
+    return record
 
 
 def base_model_dir(cfg: TrainConfig) -> Path:
@@ -113,7 +111,7 @@ def load_model_and_tokenizer(cfg: TrainConfig, train_rows: list[dict], out: Path
 
         base = build_scratch_model(cfg.from_scratch, train_rows, out / "scratch-init", cfg.seed,
                                    max_positions=max(2048, cfg.max_length),
-                                   digits="tokens" if cfg.place_tokens else "marks" if cfg.digit_marks else None)
+                                   digits=cfg.template)
     else:
         base = base_model_dir(cfg)
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -218,7 +216,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
         raise ConfigError("format", f"{cfg.format!r}, but {cfg.train} is written in {rows_fmt!r}: the step checker "
                           "would diagnose every answer against the wrong trace; drop --format or regenerate the rows")
     fmt = cfg.format or rows_fmt or "long"
-    check_format_fits(cfg, fmt, train_rows)
+    fmt_version = check_format_fits(cfg, fmt, train_rows).version
     system = read_text_or_file("system", cfg.system)
     if not cfg.from_scratch:
         base_model_dir(cfg)  # a bad --model fails before any output is made
@@ -274,12 +272,12 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
     best_step = int(state.best_model_checkpoint.rsplit("-", 1)[1]) if state.best_model_checkpoint else None
     history = [h for h in state.log_history if "eval_exact_match" in h]
     tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
-    resolved = dataclasses.asdict(cfg) | {"format": fmt, "format_version": version_of(fmt),
+    resolved = dataclasses.asdict(cfg) | {"format": fmt, "format_version": fmt_version,
                                           "base_model_path": str(base), "max_tokens": gen_tokens}
     data_sha = {"train": sha256_file(cfg.train), "val": sha256_file(cfg.val)}
     results = {
         "kind": "train", "config": resolved, "versions": versions(), "seed": cfg.seed,
-        "data_sha256": data_sha, "format": {"name": fmt, "version": version_of(fmt)},
+        "data_sha256": data_sha, "format": {"name": fmt, "version": fmt_version},
         "system_prompt_sha256": hashlib.sha256(system.encode()).hexdigest() if system else None,
         "rows": {"train": len(train_ds), "val_subset": len(picked)},
         "steps": state.global_step, "best_step": best_step, "best_val_exact_match": state.best_metric,
@@ -292,7 +290,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
         "metrics": {"overall": {"exact_match": state.best_metric, "items": len(picked), "unscored": 0}},
     }
     record = modeldir.ModelRecord(
-        format=fmt, format_version=version_of(fmt), system_prompt=system, template=template_kind(cfg),
+        format=fmt, format_version=fmt_version, system_prompt=system, template=cfg.template,
         base_model=None if cfg.from_scratch else cfg.model, base_model_path=None if cfg.from_scratch else str(base),
         method=cfg.method, from_scratch=cfg.from_scratch, adapter=cfg.method in ("lora", "qlora"),
         tokenizer=modeldir.tokenizer_summary(tokenizer), versions=results["versions"], data_sha256=data_sha)
