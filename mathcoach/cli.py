@@ -110,9 +110,10 @@ def _mistakes(ns: argparse.Namespace) -> int:
     from mathcoach.mistakes import run
 
     if ns.step == "collect":
-        c = run.run_collect(ns.runs, ns.output)
+        c = run.run_collect(ns.runs, ns.output, ns.exclude)
         print(f"{c['wrong']} mistakes from {c['runs']} runs ({c['samples']} samples: {c['right']} right, "
-              f"{c['unscored_skipped']} unscored and skipped) -> {ns.output}")
+              f"{c['unscored_skipped']} unscored and skipped"
+              + (f", {c['excluded']} on excluded problems" if ns.exclude else "") + f") -> {ns.output}")
     elif ns.step == "correct":
         c = run.run_correct(ns.mistakes, ns.corrector, ns.output, ns.max_calls, ns.max_usd, ns.max_tokens,
                             ns.models_file)
@@ -246,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = steps.add_parser("collect", help="wrong, scored answers of training-split eval runs",
                          description="Gather the wrong, scored samples of eval run directories (training split only).")
     q.add_argument("runs", metavar="RUN_DIR", nargs="+", help="eval run directories")
+    q.add_argument("--exclude", action="append", default=[], metavar="FILE",
+                   help="JSONL rows whose problems are not taken, e.g. an earlier round's pool or training rows, so "
+                        "a later round learns from fresh problems only (repeatable; default: none)")
     q.add_argument("--output", "-o", required=True, metavar="FILE", help="mistakes JSONL to write (required)")
     q = steps.add_parser("correct", help="name the wrong step, explain it, redo the solution from it",
                          description="Correct each mistake; keep a correction only if its final answer is right.")

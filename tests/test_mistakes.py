@@ -79,6 +79,21 @@ def test_collect_takes_wrong_scored_training_answers_and_skips_unscored(tmp_path
     assert len(cs) == 3 and all(c["kept"] and c["answer_check"]["correct"] for c in cs)
 
 
+def test_a_later_round_excludes_the_problems_of_earlier_rounds(tmp_path, capsys):
+    """Round 2 learns from fresh problems: mistakes on a problem named in an --exclude file are counted, not taken."""
+    run, data = _eval_run(tmp_path, "train", wrong=5)
+    rows = data.read_text().splitlines()
+    wrong_ids = {r["id"] for r in map(json.loads, (run / "samples.jsonl").open()) if r["correct"] is False}
+    earlier = tmp_path / "round1_pool.jsonl"
+    earlier.write_text("\n".join(x for x in rows if json.loads(x)["meta"]["id"] in sorted(wrong_ids)[:2]) + "\n")
+    out = tmp_path / "m.jsonl"
+    assert main(["mistakes", "collect", str(run), "--exclude", str(earlier), "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "3 mistakes" in said and "2 on excluded problems" in said
+    kept = {json.loads(x)["id"] for x in out.read_text().splitlines()}
+    assert len(kept) == 3 and kept == wrong_ids - set(sorted(wrong_ids)[:2])
+
+
 @pytest.mark.parametrize("split", ["val", "test"])
 def test_collect_refuses_held_out_splits_naming_the_file(tmp_path, split):
     run, data = _eval_run(tmp_path, split)
@@ -220,3 +235,14 @@ def test_the_teacher_path_runs_over_real_http_and_resumes_from_the_cache(tmp_pat
     assert first["attempted"] == 4 and first["answered"] == 4 and first["parsed"] + first["malformed"] == 4
     assert first["kept"] == 0 and first["calls_made"] == 4
     assert again["calls_made"] == 0 and again["attempted"] == 4  # resumed from the response cache
+
+
+def test_a_solution_that_runs_on_past_its_last_step_is_told_so():
+    """Seen in a specialist's mistakes: every step right, then a step the trace does not have, then a wrong answer."""
+    rec = {"id": "mul-2-6", "question": "2 x 6 = ?", "gold": "12", "format": "reversed", "op": "mul", "a": 2, "b": 6,
+           "phrasing": "x_equals", "split": "train", "solution": "2 * 6 = 21, sum 21\n2 * 10 = 02, sum 27\nAnswer: 72"}
+    c = correct_exact(rec)
+    assert c["kept"] and c["incorrect_step"] == 2 and c["correct_solution"] == "Answer: 12"
+    assert "Step 1 is right and completes" in c["explanation"] and "Answer: 12" in c["explanation"]
+    rec["solution"] = "2 * 6 = 21, sum 21\nAnswer: 72"  # no step too many: the stated answer alone is wrong
+    assert correct_exact(rec)["explanation"].startswith("Every step is right")

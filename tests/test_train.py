@@ -272,6 +272,21 @@ def test_place_tokens_reach_training_eval_and_serve_through_the_saved_template(t
     assert res["config"]["place_tokens"] is True and res["config"]["format"] == "carryout"
 
 
+def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
+    """LeMa's arms continue a specialist: --model DIR with a marked format needs no flag, the directory's
+    template (its mathcoach.json) is kept and recorded; the same rows on a model without it are refused."""
+    from mathcoach.modeldir import read_record
+
+    _scratch_prompts(tmp_path, "carryout", 880, place_tokens=True)
+    train, val = make_rows(tmp_path, "train", 8, fmt="carryout"), make_rows(tmp_path, "val", 2, fmt="carryout")
+    assert main(["train", "--model", str(tmp_path / "s"), "--method", "full", "--train", str(train), "--val", str(val),
+                 "--max-steps", "1", "--eval-problems", "1", "--batch-size", "2", "--max-length", "880", "--no-bf16",
+                 "--output", str(tmp_path / "further")]) == 0
+    rec = read_record(tmp_path / "further")
+    assert rec.template == "tokens" and rec.format == "carryout" and rec.base_model == str(tmp_path / "s")
+    assert (tmp_path / "further" / "tokenizer.json").read_text() == (tmp_path / "s" / "tokenizer.json").read_text()
+
+
 @pytest.mark.parametrize("extra,needle", [
     (["--method", "sgd"], "invalid choice"),
     (["--digit-marks"], "--digit-marks"),

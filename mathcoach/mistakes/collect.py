@@ -43,11 +43,13 @@ def _refuse_held_out(run: Path, data: str, rows: list[dict]) -> None:
                         "become training data")
 
 
-def collect(run_dirs: list[str]) -> tuple[list[dict], dict]:
+def collect(run_dirs: list[str], exclude: set[str] = frozenset()) -> tuple[list[dict], dict]:
     """(mistake records, counts). Each record: the problem, the model's raw solution, the gold answer and, for
-    arithmetic, the step checker's diagnosis (first wrong step, written vs expected, error type)."""
+    arithmetic, the step checker's diagnosis (first wrong step, written vs expected, error type). Problems whose
+    id is in ``exclude`` (an earlier round's pool or training rows) are counted and left out: LeMa's later rounds
+    learn from the new model's errors on fresh problems."""
     records: list[dict] = []
-    counts = {"runs": 0, "samples": 0, "right": 0, "wrong": 0, "unscored_skipped": 0}
+    counts = {"runs": 0, "samples": 0, "right": 0, "wrong": 0, "unscored_skipped": 0, "excluded": 0}
     seen: set[tuple] = set()
     for name in run_dirs:
         run = Path(name)
@@ -63,6 +65,9 @@ def collect(run_dirs: list[str]) -> tuple[list[dict], dict]:
                 continue
             if r["correct"]:
                 counts["right"] += 1
+                continue
+            if r["id"] in exclude:
+                counts["excluded"] += 1
                 continue
             key = (r["id"], r["completion"])
             if key in seen:  # the same wrong text from two runs is one mistake

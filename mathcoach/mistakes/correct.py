@@ -23,7 +23,7 @@ from mathcoach.problems.checker import check, numbers, written_steps
 from mathcoach.problems.problem import Problem
 from mathcoach.problems.traces import format_of, render_checked
 
-CORRECTION_VERSION = "1"
+CORRECTION_VERSION = "2"  # 2: a solution that runs on past its last step is told so
 
 _WHY = {
     "copy": "it is copied from the problem or an earlier step",
@@ -107,11 +107,17 @@ def correct_exact(rec: dict) -> dict | None:
     solution = (body + "\n" if body else "") + f"Answer: {f.answer_text(p)}"
     stated = ans.extract(solution, pair=ans.is_pair(p.answer)).strict
     ok = ans.matches(stated, p.answer)
+    written = written_steps(rec["solution"], f.unit)
+    explanation = explain(diag.error, diag.written, diag.expected)
+    if diag.error == "final_answer" and len(written) > j:  # right steps, then steps the solution does not have
+        done = "Step 1 is right and completes" if j == 1 else f"Steps 1 to {j} are right and complete"
+        explanation = (f"{done} the solution; step {j + 1} and after are not part of it: it should end with "
+                       f"{diag.expected}.")
     return {
         "id": rec["id"], "question": rec["question"], "gold": rec["gold"], "solution": rec["solution"],
         "format": fmt, **{k: rec.get(k) for k in ("op", "a", "b", "digits_a", "digits_b", "split", "phrasing")},
-        "original_steps": numbered(written_steps(rec["solution"], f.unit)) or [rec["solution"]],
-        "incorrect_step": j + 1, "explanation": explain(diag.error, diag.written, diag.expected),
+        "original_steps": numbered(written) or [rec["solution"]],
+        "incorrect_step": j + 1, "explanation": explanation,
         "correct_solution": solution, "corrector": "exact", "checker_step": j + 1, "error_type": diag.error,
         "answer_check": {"answer": stated, "correct": ok}, "kept": ok, "correction_version": CORRECTION_VERSION,
     }

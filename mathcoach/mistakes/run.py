@@ -20,9 +20,10 @@ def _write(path: str, rows: list[dict]) -> None:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
-def run_collect(runs: list[str], output: str) -> dict:
+def run_collect(runs: list[str], output: str, exclude: list[str] = ()) -> dict:
     check_writable(output)
-    records, counts = collect(runs)
+    seen = {(r.get("meta") or r).get("id") for path in exclude for r in read_jsonl(path)} - {None}
+    records, counts = collect(runs, seen)
     _write(output, records)
     return counts
 

@@ -89,15 +89,16 @@ class TrainConfig:
         if self.system is not None and self.system.startswith("@") and not Path(self.system[1:]).is_file():
             raise ConfigError("system", f"file {self.system[1:]} does not exist")
 
-    def check_template(self, fmt: str) -> None:
+    def check_template(self, fmt: str, inherited: str | None = None) -> None:
         """`places`/`fused` name the question's digits by marks only --digit-marks writes, `staged`/`carryout` by
-        the tokens only --place-tokens writes: a format read through another template is refused."""
-        needed, have = template_of(fmt), self.template
+        the tokens only --place-tokens writes: a format read through another template is refused. ``inherited``
+        is the template of the --model directory being trained further (its mathcoach.json), which it keeps."""
+        needed, have = template_of(fmt), self.template or inherited
         flag = {"marks": "--digit-marks", "tokens": "--place-tokens"}
-        if needed and self.from_scratch is None:
+        if needed and have is None and self.from_scratch is None:
             raise ConfigError("format", f"format {fmt!r} names the question's digits by marks that only a "
-                              f"from-scratch model's template writes; add --from-scratch tiny {flag[needed]}, or "
-                              "pick another format")
+                              f"from-scratch model's template writes; add --from-scratch tiny {flag[needed]}, train "
+                              "further a model made that way (--model DIR), or pick another format")
         if needed and needed != have:
             raise ConfigError(flag[needed][2:], f"format {fmt!r} is read through the {flag[needed]} template; add "
                               f"{flag[needed]}" + (f" instead of {flag[have]}" if have else ""))
@@ -140,8 +141,8 @@ class TrainConfig:
             raise ConfigError("lora_dropout", "dropout and warmup ratio must be in [0, 1)")
         if not [t for t in self.lora_targets.split(",") if t.strip()]:
             raise ConfigError("lora_targets", "name at least one module, e.g. q_proj,v_proj")
-        if self.format is not None:
-            self.check_template(self.format)
+        if self.format is not None and (self.from_scratch or self.template):
+            self.check_template(self.format)  # a --model directory's own template is known only once it is read
 
     @property
     def template(self) -> str | None:

@@ -81,14 +81,15 @@ def check_hardware(cfg: TrainConfig) -> None:
         raise ConfigError("method", "qlora needs bitsandbytes: pip install bitsandbytes") from None
 
 
-def check_format_fits(cfg: TrainConfig, fmt: str, rows: list[dict]) -> Format:
-    """The format (given, or the rows' own) must exist for the rows' operation and suit the chat template."""
+def check_format_fits(cfg: TrainConfig, fmt: str, rows: list[dict], inherited: str | None) -> Format:
+    """The format (given, or the rows' own) must exist for the rows' operation and suit the chat template (the
+    flags', or ``inherited`` from the --model directory trained further)."""
     op = next((r["meta"]["op"] for r in rows if isinstance(r.get("meta"), dict) and "op" in r["meta"]), "mul")
     try:
         record = format_of(op, fmt)
     except FormatError as e:
         raise ConfigError("format", str(e)) from None
-    cfg.check_template(fmt)
+    cfg.check_template(fmt, inherited)
     return record
 
 
@@ -211,15 +212,18 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
     if not val_rows:
         raise ConfigError("val", f"{cfg.val} holds no rows")
     picked = val_subset(val_rows, cfg.eval_problems, cfg.seed, cfg.val)
+    # A bad --model fails before any output is made; a model directory trained further keeps its template.
+    record = None if cfg.from_scratch else modeldir.read_record(base_model_dir(cfg))
+    template = cfg.template or (record.template if record else None)
+    if cfg.format:
+        cfg.check_template(cfg.format, template)
     rows_fmt = Counter(r.get("meta", {}).get("format") for r in train_rows).most_common(1)[0][0]
     if cfg.format and rows_fmt and cfg.format != rows_fmt:
         raise ConfigError("format", f"{cfg.format!r}, but {cfg.train} is written in {rows_fmt!r}: the step checker "
                           "would diagnose every answer against the wrong trace; drop --format or regenerate the rows")
     fmt = cfg.format or rows_fmt or "long"
-    fmt_version = check_format_fits(cfg, fmt, train_rows).version
+    fmt_version = check_format_fits(cfg, fmt, train_rows, template).version
     system = read_text_or_file("system", cfg.system)
-    if not cfg.from_scratch:
-        base_model_dir(cfg)  # a bad --model fails before any output is made
     out, ckpt = prepare_output(cfg)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -290,7 +294,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
         "metrics": {"overall": {"exact_match": state.best_metric, "items": len(picked), "unscored": 0}},
     }
     record = modeldir.ModelRecord(
-        format=fmt, format_version=fmt_version, system_prompt=system, template=cfg.template,
+        format=fmt, format_version=fmt_version, system_prompt=system, template=template,
         base_model=None if cfg.from_scratch else cfg.model, base_model_path=None if cfg.from_scratch else str(base),
         method=cfg.method, from_scratch=cfg.from_scratch, adapter=cfg.method in ("lora", "qlora"),
         tokenizer=modeldir.tokenizer_summary(tokenizer), versions=results["versions"], data_sha256=data_sha)
