@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -121,9 +122,13 @@ def summarize(d: Path, arms: list[str], seeds: list[int], hard: set[str]) -> dic
                 entry["per_seed"].setdefault(scope, []).append(round(k / len(items), 4))
                 right, n = right + k, n + len(items)
             p, lo, hi = wilson(right, n)
-            entry[scope] = {"exact_match": round(p, 4), "ci95": [round(lo, 4), round(hi, 4)], "n": n}
+            digits = [r["digit_match"] for s in seeds for r in runs[a, s].values()
+                      if scope == "all" or r.get("cell") in hard]
+            entry[scope] = {"exact_match": round(p, 4), "ci95": [round(lo, 4), round(hi, 4)], "n": n,
+                            "digit_match": round(statistics.mean(digits), 4)}
             if a != "cot" and "cot" in arms:
                 b = c = 0  # b: cot right, arm wrong; c: arm right, cot wrong -- same problem, same seed index
+                diffs = []  # digit match, arm minus cot, same pairs: a graded measure where exact match is at its floor
                 for s in seeds:
                     for pid, r in runs[a, s].items():
                         o = runs["cot", s].get(pid)
@@ -131,23 +136,30 @@ def summarize(d: Path, arms: list[str], seeds: list[int], hard: set[str]) -> dic
                             continue
                         b += bool(o["correct"]) and not r["correct"]
                         c += bool(r["correct"]) and not o["correct"]
+                        diffs.append(r["digit_match"] - o["digit_match"])
                 cot_p = out["arms"]["cot"][scope]["exact_match"]
+                mean, half = statistics.mean(diffs), 1.96 * statistics.stdev(diffs) / len(diffs) ** 0.5
                 entry[scope] |= {"vs_cot_points": round(100 * (p - cot_p), 2), "cot_only_right": b,
-                                 "arm_only_right": c, "mcnemar_p": mcnemar(b, c)}
+                                 "arm_only_right": c, "mcnemar_p": mcnemar(b, c),
+                                 "digit_match_vs_cot_points": [round(100 * x, 2) for x in (mean, mean - half,
+                                                                                            mean + half)]}
         out["arms"][a] = entry
     return out
 
 
 def markdown(s: dict) -> str:
     lines = ["| arm | exact match, all (95% CI) | hardest cells (95% CI) | vs CoT only, hardest (McNemar p) | "
-             "per seed, hardest | training tokens |", "|---|---|---|---|---|---|"]
+             "digit match, hardest (vs CoT only, 95% CI) | per seed, hardest | training tokens |",
+             "|---|---|---|---|---|---|---|"]
     for a, e in s["arms"].items():
         h, al = e["hard"], e["all"]
         vs = f"{h['vs_cot_points']:+.1f} pts ({h['cot_only_right']} vs {h['arm_only_right']}, p={h['mcnemar_p']:.2g})" \
             if "vs_cot_points" in h else ""
+        dm = " ({:+.2f} pts, {:+.2f} to {:+.2f})".format(*h["digit_match_vs_cot_points"]) if "vs_cot_points" in h else ""
         lines.append(f"| {a} | {100 * al['exact_match']:.1f}% ({100 * al['ci95'][0]:.1f}–{100 * al['ci95'][1]:.1f}), "
                      f"n={al['n']} | {100 * h['exact_match']:.1f}% ({100 * h['ci95'][0]:.1f}–{100 * h['ci95'][1]:.1f}), "
-                     f"n={h['n']} | {vs} | {' / '.join(f'{100 * x:.1f}' for x in e['per_seed']['hard'])} | "
+                     f"n={h['n']} | {vs} | {100 * h['digit_match']:.1f}%{dm} | "
+                     f"{' / '.join(f'{100 * x:.1f}' for x in e['per_seed']['hard'])} | "
                      f"{' / '.join(str(t) for t in e['tokens_seen'])} |")
     return "\n".join(lines)
 
