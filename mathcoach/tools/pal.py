@@ -1,0 +1,74 @@
+"""Program-aided answers (PAL): take the program from a model's reply, run it in the sandbox, read its result.
+
+Example: ``run_reply("```python\\ndef solution():\\n    return 3 * 4\\n```").answer`` -> ``"12"``
+
+As in reasoning-machines/pal, the model writes ``def solution(): ... return result``; the program is run and a
+program that raises, times out or returns nothing scores 0 (an answer of None), with the reason kept. A reply
+without ``solution()`` that prints is read by its last printed line, as program-of-thought prompts do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from mathcoach.tools.calculator import format_number
+from mathcoach.tools.sandbox import Limits, run_python
+
+_FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
+_MARK = "__mathcoach_result__="
+_RUNNER = f"""
+
+if __name__ == "__main__":
+    _r = solution()
+    print({_MARK!r} + repr(_r))
+"""
+
+
+@dataclass
+class ProgramResult:
+    program: str | None
+    answer: str | None  # the result as the answer checker reads it; None scores 0
+    stdout: str
+    error: str | None
+    seconds: float
+    isolation: str | None
+
+
+def extract_program(reply: str) -> str | None:
+    """The last fenced code block of the reply, or the text from ``def solution`` on; None when there is none."""
+    blocks = [b for b in _FENCE.findall(reply or "") if b.strip()]
+    if blocks:
+        return blocks[-1].strip("\n") + "\n"
+    i = (reply or "").find("def solution")
+    return reply[i:].strip("\n") + "\n" if i >= 0 else None
+
+
+def _as_answer(text: str) -> str | None:
+    """A Python repr of a number (or a numeric string) as the answer checker reads it: 24.0 -> "24"."""
+    t = text.strip().strip("'\"").replace(",", "")
+    try:
+        return format_number(Fraction(t))
+    except (ValueError, ZeroDivisionError):
+        return t or None
+
+
+def run_reply(reply: str, limits: Limits = Limits()) -> ProgramResult:
+    program = extract_program(reply)
+    if program is None:
+        return ProgramResult(None, None, "", "no program in the reply", 0.0, None)
+    has_solution = re.search(r"^def solution\s*\(", program, re.M) is not None
+    r = run_python(program + (_RUNNER if has_solution else ""), limits)
+    lines = r.stdout.strip().splitlines()
+    answer = None
+    if r.ok and has_solution:
+        marked = [x for x in lines if x.startswith(_MARK)]
+        answer = _as_answer(marked[-1][len(_MARK):]) if marked else None
+        if answer == "None":
+            answer = None
+    elif r.ok and lines:
+        answer = _as_answer(lines[-1])
+    error = r.error or (None if answer is not None else "the program gave no result")
+    shown = "\n".join(x for x in lines if not x.startswith(_MARK))
+    return ProgramResult(program, answer, shown, error, r.seconds, r.isolation)
