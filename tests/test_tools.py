@@ -67,3 +67,80 @@ def test_a_printing_program_is_read_by_its_last_line():
 def test_a_failing_program_scores_nothing_and_keeps_its_reason(reply, reason):
     r = run_reply(reply, FAST)
     assert r.answer is None and reason in r.error
+
+
+def _program_server(variant):
+    """An OpenAI-compatible endpoint on loopback whose replies are PAL programs, chosen by ``variant(a, b)``."""
+    import json
+    import re
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            a, b = map(int, re.findall(r"\d+", body["messages"][-1]["content"])[:2])
+            text = variant(a, b)
+            data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                               "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                                            "finish_reason": "stop"}],
+                               "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+KINDS = ("right", "wrong", "raises", "network", "no code")
+
+
+def _kind(a: int, b: int) -> str:
+    return KINDS[(a + b) % len(KINDS)]
+
+
+def _reply(a: int, b: int) -> str:
+    body = {"right": f"return {a} * {b}", "wrong": f"return {a} * {b} + 1", "raises": "return 1 / 0",
+            "network": "import socket\n    return socket.create_connection(('127.0.0.1', 9), timeout=1)"}
+    kind = _kind(a, b)
+    if kind == "no code":
+        return f"The answer is {a * b}."
+    return f"Here is a program.\n```python\ndef solution():\n    {body[kind]}\n```"
+
+
+def test_eval_with_python_tools_scores_each_program_result_over_real_http(tmp_path):
+    import json
+
+    from mathcoach.cli import main
+
+    data = tmp_path / "test.jsonl"
+    assert main(["data", "--digits", "2x2", "--per-cell", "15", "--split", "test", "-o", str(data)]) == 0
+    server, url = _program_server(_reply)
+    try:
+        assert main(["eval", "--model", f"openai:pal@{url}", "--data", str(data), "--tools", "python",
+                     "--no-progress", "-o", str(tmp_path / "run")]) == 0
+    finally:
+        server.shutdown()
+    rows = [json.loads(x) for x in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+    seen = set()
+    for r in rows:
+        kind = _kind(r["a"], r["b"])
+        seen.add(kind)
+        assert r["correct"] is (kind == "right"), (kind, r)
+        if kind == "right":
+            assert r["strict"] == str(r["a"] * r["b"]) and r["tool"]["error"] is None
+        elif kind == "raises":
+            assert "ZeroDivisionError" in r["tool"]["error"]
+        elif kind == "no code":
+            assert r["tool"]["program"] is None and r["in_format"] is False  # no program: wrong, not unscored
+    assert {"right", "wrong", "raises"} <= seen
+    res = json.loads((tmp_path / "run" / "results.json").read_text())
+    right = sum(_kind(r["a"], r["b"]) == "right" for r in rows)
+    assert res["tools"] == "python" and res["sandbox"] and res["metrics"]["overall"]["correct"] == right

@@ -11,6 +11,8 @@ from pathlib import Path
 from mathcoach.config import ConfigError, as_file, opt
 from mathcoach.problems.traces import ALL_FORMATS
 
+TOOLS = ("none", "python")  # the calculator mode is planned (issue 17)
+
 
 @dataclass
 class EvalConfig:
@@ -25,6 +27,8 @@ class EvalConfig:
     format: str | None = opt(None, help="worked-solution format the step checker and few-shot examples use: "
                              f"{'|'.join(ALL_FORMATS)} (default: the model directory's trained format, else the "
                              "data rows' own, else long)", metavar="FMT")
+    tools: str = opt("none", help="none | python: run the program in each reply (PAL, `def solution()`) in the "
+                     "sandbox and score its result (docs/tools.md)", choices=TOOLS)
     samples: int = opt(1, help="samples per problem; >1 adds majority vote and pass@k", metavar="N")
     temperature: float | None = opt(None, help="sampling temperature (default: 0 = greedy for 1 sample, 0.7 for more)")
     top_p: float = opt(1.0, help="nucleus sampling mass")

@@ -34,7 +34,13 @@ from mathcoach.problems.traces import FORMATS, render, version_of
 from mathcoach.runs import index_run, new_run_dir, sha256_file, versions
 
 # Settings that change what is asked or how it is scored: a resumed run must have the same ones.
-RESUME_KEYS = ("model", "adapter", "data", "system", "few_shot", "few_shot_data", "format", "samples",
+def _sandbox_level() -> str:
+    from mathcoach.tools.sandbox import isolation
+
+    return isolation().level
+
+
+RESUME_KEYS = ("model", "adapter", "data", "system", "few_shot", "few_shot_data", "format", "tools", "samples",
                "temperature", "top_p", "max_tokens", "seed", "limit")
 
 
@@ -125,7 +131,8 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
         bar = tqdm(total=len(items) * cfg.samples, unit="sample", file=sys.stderr, disable=None, desc="eval")
     params = Sampling(cfg.max_tokens, cfg.temperature, cfg.top_p, cfg.seed, cfg.samples)
     with JsonlLog(run_dir / "samples.jsonl", keep=keep) as log:
-        rows = ask_and_score(cached, items, system, shots, params, fmt, bar, done=done, on_rows=log.write)
+        rows = ask_and_score(cached, items, system, shots, params, fmt, bar, done=done, on_rows=log.write,
+                             tools=cfg.tools)
         log.rewrite(rows)  # the finished file in item order, whatever order the batches landed in
     if bar:
         bar.close()
@@ -136,7 +143,8 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
         "seed": cfg.seed, "data_sha256": sha256_file(cfg.data),
         "format": {"name": fmt, "version": version_of(fmt, items[0].problem.op if items[0].problem else "mul"),
                    "source": fmt_source},
-        "checker_version": CHECKER_VERSION, "answer_version": ANSWER_VERSION,
+        "checker_version": CHECKER_VERSION, "answer_version": ANSWER_VERSION, "tools": cfg.tools,
+        "sandbox": _sandbox_level() if cfg.tools == "python" else None,
         "system_prompt_sha256": hashlib.sha256(system.encode()).hexdigest() if system else None,
         "few_shot_sha256": hashlib.sha256(json.dumps(shots).encode()).hexdigest() if shots else None,
         "calls": {"made": cached.calls, "cache_hits": cached.hits, "retries": getattr(backend, "retries", 0),

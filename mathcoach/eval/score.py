@@ -51,10 +51,11 @@ def sample_key(row: dict) -> tuple:
 
 def ask_and_score(cached, items: list[Item], system: str | None, shots: list[tuple[str, str]], params: Sampling,
                   fmt: str, bar=None, done: dict | None = None,
-                  on_rows: Callable[[list[dict]], None] | None = None) -> list[dict]:
+                  on_rows: Callable[[list[dict]], None] | None = None, tools: str = "none") -> list[dict]:
     """Every item asked ``params.samples`` times through ``cached`` and scored: one row per sample, in item order.
     ``done`` maps ``sample_key`` to rows already scored (a resumed run): those are not asked again. ``on_rows``
-    gets each batch of new rows as soon as it is scored (eval streams them to samples.jsonl)."""
+    gets each batch of new rows as soon as it is scored (eval streams them to samples.jsonl). ``tools="python"``
+    scores the result of the program in each reply, run in the sandbox (PAL)."""
     done = done or {}
     requests, keys, rows = [], [], []
     for it in items:
@@ -74,7 +75,7 @@ def ask_and_score(cached, items: list[Item], system: str | None, shots: list[tup
         for j, c in zip(idx, completions):
             i = todo[j]
             it, k = keys[i]
-            rows[i] = sample_row(it, k, requests[i], c, fmt)
+            rows[i] = sample_row(it, k, requests[i], c, fmt, tools)
             new.append(rows[i])
         if on_rows is not None:
             on_rows(new)
@@ -89,13 +90,13 @@ def ask_and_score(cached, items: list[Item], system: str | None, shots: list[tup
     return rows
 
 
-def sample_row(it: Item, k: int, req: Request, c: Completion, fmt: str) -> dict:
+def sample_row(it: Item, k: int, req: Request, c: Completion, fmt: str, tools: str = "none") -> dict:
     p = it.problem
     return {
         "id": it.id, "sample": k, "cell": p.cell if p else None, "source": it.source,
         **{f: getattr(p, f) if p else None for f in PROBLEM_FIELDS}, "format": fmt,
         "question": it.question, "gold": it.answer, "prompt_hash": messages_hash(req.messages),
-        "completion": c.text, **score_sample(it, fmt, c),
+        "completion": c.text, **score_sample(it, fmt, c, tools),
         "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
         "latency_s": round(c.latency_s, 4), "cost_usd": c.cost_usd, "finish_reason": c.finish_reason,
         "api_error": c.error, "cached": c.cached,
@@ -130,11 +131,13 @@ def unscored_reasons(rows: list[dict]) -> dict[str, int]:
     return dict(Counter(error_reason(r["api_error"]) for r in rows if r.get("api_error")).most_common())
 
 
-def score_sample(item: Item, fmt: str, c: Completion) -> dict:
+def score_sample(item: Item, fmt: str, c: Completion, tools: str = "none") -> dict:
     row = {"strict": None, "flexible": None, "correct": None, "correct_flexible": None, "digit_match": None,
            "in_format": None, "step": None, "error_type": None, "written": None, "expected": None}
     if c.error is not None or c.text is None:
         return row  # unscored: an API failure says nothing about the model's arithmetic
+    if tools == "python":
+        return row | _score_program(item, c.text)
     pair = item.answer is not None and ans.is_pair(item.answer)
     e = ans.extract(c.text, pair=pair)
     row.update(strict=e.strict, flexible=e.flexible, in_format=e.strict is not None)
@@ -205,3 +208,18 @@ def _cell_key(cell: str) -> tuple:
         return (int(a), int(b))
     except ValueError:
         return (999, 999)
+
+
+def _score_program(item: Item, text: str) -> dict:
+    """PAL: the reply's program is run in the sandbox; its result is the answer, and a program that fails scores
+    0 with its reason (the ``tool`` field), never an exception here."""
+    from mathcoach.tools.pal import run_reply
+
+    r = run_reply(text)
+    ok = item.answer is not None and ans.matches(r.answer, item.answer)
+    return {"strict": r.answer, "flexible": r.answer, "in_format": r.program is not None,
+            "correct": ok if item.answer is not None else None,
+            "correct_flexible": ok if item.answer is not None else None,
+            "digit_match": round(digit_match(r.answer, item.answer), 4) if item.answer is not None else None,
+            "tool": {"program": r.program, "stdout": r.stdout[:2000], "error": r.error, "seconds": r.seconds,
+                     "isolation": r.isolation}}
