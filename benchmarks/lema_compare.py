@@ -15,7 +15,7 @@ Steps, each skipped when its output is already there (so a killed run goes on wh
     ``--test``, which nothing before has read;
  4. the summary: exact match per arm and seed, and each arm against ``cot`` on the same test problems, McNemar's
     exact test pooled over seeds (seed s of an arm paired with seed s of ``cot``), overall and on ``--hard`` cells.
-Writes ``DIR/summary.json`` and prints its markdown table.
+Writes ``DIR/summary.json`` (``--summary``; with versions and data hashes) and prints its markdown table.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def main() -> int:
     ap.add_argument("--arms", default="cot,lema", help=f"comma-separated, of {', '.join(ARMS)}")
     ap.add_argument("--hard", default="2x3,3x2,3x3", help="the hardest in-range cells, reported on their own")
     ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--summary", default="summary.json", help="file name of the summary in --dir")
     args = ap.parse_args()
     d = args.dir
     d.mkdir(parents=True, exist_ok=True)
@@ -89,8 +90,14 @@ def main() -> int:
             if not (d / f"test_{name}" / "results.json").is_file():
                 sh("eval", "--model", str(model), "--data", args.test, "-o", str(d / f"test_{name}"), *ev,
                    log=d / f"test_{name}.log")
+    from mathcoach.runs import sha256_file, versions
+
     summary = summarize(d, arms, seeds, set(args.hard.split(",")))
-    (d / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary |= {"base": args.base, "train_config": Path(args.train_config).read_text(), "versions": versions(),
+                "data_sha256": {k: sha256_file(v) for k, v in (("cot", args.cot), ("val", args.val),
+                                                               ("test", args.test), ("pool", pool),
+                                                               ("corrections", d / "corrections.jsonl"))}}
+    (d / args.summary).write_text(json.dumps(summary, indent=2) + "\n")
     print(markdown(summary))
     return 0
 
