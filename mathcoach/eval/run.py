@@ -32,14 +32,9 @@ from mathcoach.problems.dataset import Item, read_items
 from mathcoach.problems.generate import generate
 from mathcoach.problems.traces import FORMATS, render, version_of
 from mathcoach.runs import index_run, new_run_dir, sha256_file, versions
+from mathcoach.tools.sandbox import level as sandbox_level
 
 # Settings that change what is asked or how it is scored: a resumed run must have the same ones.
-def _sandbox_level() -> str:
-    from mathcoach.tools.sandbox import isolation
-
-    return isolation().level
-
-
 RESUME_KEYS = ("model", "adapter", "data", "system", "few_shot", "few_shot_data", "format", "tools", "samples",
                "temperature", "top_p", "max_tokens", "seed", "limit")
 
@@ -144,7 +139,7 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
         "format": {"name": fmt, "version": version_of(fmt, items[0].problem.op if items[0].problem else "mul"),
                    "source": fmt_source},
         "checker_version": CHECKER_VERSION, "answer_version": ANSWER_VERSION, "tools": cfg.tools,
-        "sandbox": _sandbox_level() if cfg.tools == "python" else None,
+        "sandbox": sandbox_level() if cfg.tools == "python" else None,
         "system_prompt_sha256": hashlib.sha256(system.encode()).hexdigest() if system else None,
         "few_shot_sha256": hashlib.sha256(json.dumps(shots).encode()).hexdigest() if shots else None,
         "calls": {"made": cached.calls, "cache_hits": cached.hits, "retries": getattr(backend, "retries", 0),

@@ -216,10 +216,10 @@ def _score_program(item: Item, text: str) -> dict:
     from mathcoach.tools.pal import run_reply
 
     r = run_reply(text)
-    ok = item.answer is not None and ans.matches(r.answer, item.answer)
-    return {"strict": r.answer, "flexible": r.answer, "in_format": r.program is not None,
-            "correct": ok if item.answer is not None else None,
-            "correct_flexible": ok if item.answer is not None else None,
-            "digit_match": round(digit_match(r.answer, item.answer), 4) if item.answer is not None else None,
-            "tool": {"program": r.program, "stdout": r.stdout[:2000], "error": r.error, "seconds": r.seconds,
-                     "isolation": r.isolation}}
+    row = {"strict": r.answer, "flexible": r.answer, "in_format": r.program is not None,
+           "tool": {"program": r.program, "stdout": r.stdout[:2000], "error": r.error, "seconds": r.seconds,
+                    "isolation": r.isolation}}
+    if item.answer is not None:
+        ok = ans.matches(r.answer, item.answer)
+        row |= {"correct": ok, "correct_flexible": ok, "digit_match": round(digit_match(r.answer, item.answer), 4)}
+    return row

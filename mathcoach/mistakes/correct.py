@@ -42,9 +42,14 @@ def problem_of(rec: dict) -> Problem | None:
                         phrasing=rec.get("phrasing") or "", seed=0, split=rec.get("split") or "")
 
 
-def explain(error: str, written: str | None, expected: str) -> str:
+def explain(error: str, written: str | None, expected: str, ran_on_after: int | None = None) -> str:
     """One sentence from the error type and the first number that differs ("6 * 8 = 48: the product is 48, not
-    46")."""
+    46"). ``ran_on_after``: for a wrong final answer, the last right step when the solution wrote more after it."""
+    if error == "final_answer" and ran_on_after:
+        done = "Step 1 is right and completes" if ran_on_after == 1 else \
+            f"Steps 1 to {ran_on_after} are right and complete"
+        return (f"{done} the solution; step {ran_on_after + 1} and after are not part of it: it should end with "
+                f"{expected}.")
     if error == "final_answer":
         return f"Every step is right, but the answer stated is not the last result: it should be {expected}."
     if written is None:
@@ -108,11 +113,7 @@ def correct_exact(rec: dict) -> dict | None:
     stated = ans.extract(solution, pair=ans.is_pair(p.answer)).strict
     ok = ans.matches(stated, p.answer)
     written = written_steps(rec["solution"], f.unit)
-    explanation = explain(diag.error, diag.written, diag.expected)
-    if diag.error == "final_answer" and len(written) > j:  # right steps, then steps the solution does not have
-        done = "Step 1 is right and completes" if j == 1 else f"Steps 1 to {j} are right and complete"
-        explanation = (f"{done} the solution; step {j + 1} and after are not part of it: it should end with "
-                       f"{diag.expected}.")
+    explanation = explain(diag.error, diag.written, diag.expected, ran_on_after=j if len(written) > j else None)
     return {
         "id": rec["id"], "question": rec["question"], "gold": rec["gold"], "solution": rec["solution"],
         "format": fmt, **{k: rec.get(k) for k in ("op", "a", "b", "digits_a", "digits_b", "split", "phrasing")},

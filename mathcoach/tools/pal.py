@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from fractions import Fraction
-
-from mathcoach.tools.calculator import format_number
+from mathcoach.problems.answer import normalize_number
 from mathcoach.tools.sandbox import Limits, run_python
 
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
@@ -46,12 +44,9 @@ def extract_program(reply: str) -> str | None:
 
 
 def _as_answer(text: str) -> str | None:
-    """A Python repr of a number (or a numeric string) as the answer checker reads it: 24.0 -> "24"."""
-    t = text.strip().strip("'\"").replace(",", "")
-    try:
-        return format_number(Fraction(t))
-    except (ValueError, ZeroDivisionError):
-        return t or None
+    """The repr of a result (or a printed line) as the answer checker reads it: "24.0" -> "24", "'1,250'" ->
+    "1250"; None, or anything that is not a number, gives no answer."""
+    return normalize_number(text.strip().strip("'\""))
 
 
 def run_reply(reply: str, limits: Limits = Limits()) -> ProgramResult:
@@ -65,8 +60,6 @@ def run_reply(reply: str, limits: Limits = Limits()) -> ProgramResult:
     if r.ok and has_solution:
         marked = [x for x in lines if x.startswith(_MARK)]
         answer = _as_answer(marked[-1][len(_MARK):]) if marked else None
-        if answer == "None":
-            answer = None
     elif r.ok and lines:
         answer = _as_answer(lines[-1])
     error = r.error or (None if answer is not None else "the program gave no result")

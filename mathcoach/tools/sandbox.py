@@ -157,6 +157,11 @@ def isolation() -> Isolation:
     return Isolation(network=False, own_user=False, interpreter=sys.executable)
 
 
+def level() -> str:
+    """What every result records of the sandbox this machine gives (probed once)."""
+    return isolation().level
+
+
 def _tail(data: bytes, cap: int) -> str:
     return data[:cap].decode("utf-8", errors="replace")
 
@@ -188,7 +193,7 @@ def run_python(code: str, limits: Limits = Limits(), iso: Isolation | None = Non
         error = None
         if timed_out:
             error = "timeout"
-        elif rc == -signal.SIGXCPU or rc == -signal.SIGKILL and seconds >= limits.cpu_s:
+        elif rc == -signal.SIGXCPU or (rc == -signal.SIGKILL and seconds >= limits.cpu_s):  # soft, then hard
             error = "cpu time limit"
         elif rc == -signal.SIGXFSZ:
             error = "output limit"
