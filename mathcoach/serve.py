@@ -86,6 +86,13 @@ def parse_chat_request(body: dict) -> list[Request]:
         raise BadRequest("streaming is not supported; send stream=false")
     stop = body.get("stop") or ()
     stop = (stop,) if isinstance(stop, str) else tuple(stop)
+    # vLLM's extension: continue the final (assistant) message instead of answering it; the calculator loop
+    # of ``eval --tools calculator`` relies on it.
+    continue_final = bool(body.get("continue_final_message"))
+    if continue_final and msgs[-1]["role"] != "assistant":
+        raise BadRequest("continue_final_message needs the last message to be from the assistant")
+    if continue_final and body.get("add_generation_prompt"):
+        raise BadRequest("continue_final_message and add_generation_prompt cannot both be true")
     try:
         n = int(body.get("n") or 1)
         base = Request(
@@ -95,6 +102,7 @@ def parse_chat_request(body: dict) -> list[Request]:
             top_p=float(body.get("top_p") if body.get("top_p") is not None else 1.0),
             stop=stop,
             seed=int(body.get("seed") or 0),
+            continue_final=continue_final,
         )
     except (TypeError, ValueError) as e:
         raise BadRequest(f"bad parameter: {e}") from None
@@ -165,8 +173,10 @@ def make_server(backend, model_name: str, host: str = "127.0.0.1", port: int = 8
             job.done.wait()
             if job.error or job.result is None:
                 return self._error(500, job.error or "generation failed", "server_error")
+            # stop_reason as vLLM reports it: the stop string that ended the text, null at end of turn or length
             choices = [{"index": k, "message": {"role": "assistant", "content": c.text or ""},
-                        "finish_reason": c.finish_reason or "stop"} for k, c in enumerate(job.result)]
+                        "finish_reason": c.finish_reason or "stop", "stop_reason": c.stop_reason}
+                       for k, c in enumerate(job.result)]
             prompt_tokens = job.result[0].prompt_tokens
             completion_tokens = sum(c.completion_tokens for c in job.result)
             self._send(200, {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion",

@@ -11,7 +11,7 @@ from pathlib import Path
 from mathcoach.config import ConfigError, as_file, opt
 from mathcoach.problems.traces import ALL_FORMATS
 
-TOOLS = ("none", "python")  # the calculator mode is planned (issue 17)
+TOOLS = ("none", "python", "calculator")
 
 
 @dataclass
@@ -28,7 +28,8 @@ class EvalConfig:
                              f"{'|'.join(ALL_FORMATS)} (default: the model directory's trained format, else the "
                              "data rows' own, else long)", metavar="FMT")
     tools: str = opt("none", help="none | python: run the program in each reply (PAL, `def solution()`) in the "
-                     "sandbox and score its result (docs/tools.md)", choices=TOOLS)
+                     "sandbox and score its result | calculator: fill in GSM8K's <<expr=value>> annotations while the "
+                     "model writes (local models, mathcoach serve, vLLM) (docs/tools.md)", choices=TOOLS)
     samples: int = opt(1, help="samples per problem; >1 adds majority vote and pass@k", metavar="N")
     temperature: float | None = opt(None, help="sampling temperature (default: 0 = greedy for 1 sample, 0.7 for more)")
     top_p: float = opt(1.0, help="nucleus sampling mass")
@@ -55,6 +56,9 @@ class EvalConfig:
             raise ConfigError("system", f"file {self.system[1:]} does not exist")
         if self.few_shot_data is not None and not Path(self.few_shot_data).is_file():
             raise ConfigError("few_shot_data", f"file {self.few_shot_data} does not exist")
+        if self.tools == "calculator" and self.model.startswith("openrouter:"):
+            raise ConfigError("tools", "OpenRouter cannot continue a partial assistant message, so --tools calculator "
+                              "cannot run on it; use mathcoach serve or vLLM, or --tools python")
         if self.adapter is not None and not Path(self.adapter).is_dir():
             raise ConfigError("adapter", f"directory {self.adapter} does not exist")
 

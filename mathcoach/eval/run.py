@@ -119,6 +119,11 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
     write_json(run_dir / "config.json", dataclasses.asdict(cfg))
     api = backend.identity.get("backend") != "hf"
     cached = CachedBackend(backend, home() / "cache.sqlite", batch_size=cfg.concurrency * 4 if api else cfg.batch_size)
+    asker = cached
+    if cfg.tools == "calculator":
+        from mathcoach.tools.calculator_loop import CalculatorLoop
+
+        asker = CalculatorLoop(cached)
     bar = None
     if cfg.progress and not quiet:
         from tqdm import tqdm
@@ -126,7 +131,7 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
         bar = tqdm(total=len(items) * cfg.samples, unit="sample", file=sys.stderr, disable=None, desc="eval")
     params = Sampling(cfg.max_tokens, cfg.temperature, cfg.top_p, cfg.seed, cfg.samples)
     with JsonlLog(run_dir / "samples.jsonl", keep=keep) as log:
-        rows = ask_and_score(cached, items, system, shots, params, fmt, bar, done=done, on_rows=log.write,
+        rows = ask_and_score(asker, items, system, shots, params, fmt, bar, done=done, on_rows=log.write,
                              tools=cfg.tools)
         log.rewrite(rows)  # the finished file in item order, whatever order the batches landed in
     if bar:

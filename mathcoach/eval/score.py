@@ -55,7 +55,8 @@ def ask_and_score(cached, items: list[Item], system: str | None, shots: list[tup
     """Every item asked ``params.samples`` times through ``cached`` and scored: one row per sample, in item order.
     ``done`` maps ``sample_key`` to rows already scored (a resumed run): those are not asked again. ``on_rows``
     gets each batch of new rows as soon as it is scored (eval streams them to samples.jsonl). ``tools="python"``
-    scores the result of the program in each reply, run in the sandbox (PAL)."""
+    scores the result of the program in each reply, run in the sandbox (PAL); ``tools="calculator"`` expects
+    ``cached`` to be a ``CalculatorLoop`` and keeps each reply's calculator calls."""
     done = done or {}
     requests, keys, rows = [], [], []
     for it in items:
@@ -138,6 +139,8 @@ def score_sample(item: Item, fmt: str, c: Completion, tools: str = "none") -> di
         return row  # unscored: an API failure says nothing about the model's arithmetic
     if tools == "python":
         return row | _score_program(item, c.text)
+    if tools == "calculator":  # scored like any reply; the filled-in values are kept beside it
+        row["tool"] = {"calculator": c.extra.get("calculator", []), "stops": c.extra.get("stops", 0)}
     pair = item.answer is not None and ans.is_pair(item.answer)
     e = ans.extract(c.text, pair=pair)
     row.update(strict=e.strict, flexible=e.flexible, in_format=e.strict is not None)

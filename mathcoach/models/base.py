@@ -24,6 +24,9 @@ class Request:
     stop: tuple[str, ...] = ()
     seed: int = 0
     sample: int = 0  # which of k samples this is; part of the cache key and of the sampling seed
+    # The final message is a partial assistant turn to continue, not a turn to answer (vLLM's
+    # continue_final_message; the calculator loop writes a computed value and lets the model go on).
+    continue_final: bool = False
 
     def with_sample(self, k: int) -> Request:
         return replace(self, sample=k)
@@ -32,7 +35,13 @@ class Request:
         d = asdict(self)
         d["messages"] = [dict(m) for m in self.messages]
         d["stop"] = list(self.stop)
+        for name in _ADDED_LATER:  # at its default a later field stays out of the key: older cache rows stay valid
+            if d[name] == _ADDED_LATER[name]:
+                del d[name]
         return d
+
+
+_ADDED_LATER = {"continue_final": False}
 
 
 @dataclass
@@ -44,6 +53,7 @@ class Completion:
     cost_usd: float = 0.0
     error: str | None = None
     finish_reason: str | None = None
+    stop_reason: str | None = None  # the stop string that ended the text (None: end of turn, length or unknown)
     cached: bool = False
     extra: dict = field(default_factory=dict)
 

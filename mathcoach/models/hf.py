@@ -31,16 +31,27 @@ def _fingerprint(path: Path) -> str:
 _SENTINEL = "\u2063mathcoach-first-message\u2063"
 
 
-def render_prompt(tokenizer, messages: list[dict], add_generation_prompt: bool = True) -> str:
-    """The chat-template prompt, with any system turn the template injects on its own removed."""
-    text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=add_generation_prompt)
+def render_prompt(tokenizer, messages: list[dict], add_generation_prompt: bool = True,
+                  continue_final: bool = False) -> str:
+    """The chat-template prompt, with any system turn the template injects on its own removed.
+    ``continue_final``: the last message is an unfinished assistant turn, rendered without its end-of-turn mark
+    so generation continues it."""
+    if continue_final:
+        if not messages or messages[-1].get("role") != "assistant":
+            raise ValueError("continue_final needs a conversation that ends with an assistant message")
+        add_generation_prompt = False
+
+    def _apply(msgs):
+        return tokenizer.apply_chat_template(list(msgs), tokenize=False, add_generation_prompt=add_generation_prompt,
+                                             continue_final_message=continue_final)
+
+    text = _apply(messages)
     if not messages or any(m.get("role") == "system" for m in messages):
         return text
     # Render once with a sentinel as the first message: everything before it is the template's own preamble,
     # identical in the real rendering, and any system turn in it was injected.
     probe = [{**messages[0], "content": _SENTINEL}, *messages[1:]]
-    head = tokenizer.apply_chat_template(probe, tokenize=False,
-                                         add_generation_prompt=add_generation_prompt).split(_SENTINEL)[0]
+    head = _apply(probe).split(_SENTINEL)[0]
     for marker, turn_start in (("<|im_start|>system", "<|im_start|>"), ("<|start_header_id|>system", "<|start_header_id|>")):
         cut_from, turn = head.find(marker), head.rfind(turn_start)
         if 0 <= cut_from < turn:  # ChatML / Llama 3: drop the injected system turn up to the first real turn
@@ -101,7 +112,7 @@ class HFBackend:
 
     def generate(self, requests: list[Request]) -> list[Completion]:
         out: list[Completion | None] = [None] * len(requests)
-        prompts = [render_prompt(self.tokenizer, list(r.messages)) for r in requests]
+        prompts = [render_prompt(self.tokenizer, list(r.messages), continue_final=r.continue_final) for r in requests]
         groups: dict[tuple, list[int]] = {}
         for i, r in enumerate(requests):
             groups.setdefault((r.max_tokens, r.temperature, r.top_p, r.stop), []).append(i)
@@ -145,9 +156,11 @@ class HFBackend:
                     break
             ids = [t for t in ids if t != self.tokenizer.pad_token_id or t in self.stop_ids]
             text = self.tokenizer.decode(ids, skip_special_tokens=True)
-            for s in stop:
-                if s in text:
-                    text, finish = text[: text.index(s)], "stop"
+            hits = sorted((text.index(s), s) for s in stop if s in text)
+            stop_reason = None
+            if hits:  # the earliest stop string ends the text, as an API server cuts it
+                (at, stop_reason), finish = hits[0], "stop"
+                text = text[:at]
             results.append(Completion(text=text, prompt_tokens=int(mask.sum()), completion_tokens=len(ids),
-                                      latency_s=latency, finish_reason=finish))
+                                      latency_s=latency, finish_reason=finish, stop_reason=stop_reason))
         return results

@@ -32,9 +32,10 @@ class MalformedResponse(Exception):
     """A reply that parsed as HTTP but not as a chat completion (no choices, no message text)."""
 
 
-def _parse(resp) -> tuple[str, str | None, object]:
-    """(text, finish reason, usage) of a chat completion, or MalformedResponse naming what is missing. The client
-    builds responses without validation, so a body that lacks a field reaches us as a missing attribute."""
+def _parse(resp) -> tuple[str, str | None, object, dict]:
+    """(text, finish reason, usage, extra) of a chat completion, or MalformedResponse naming what is missing. The
+    client builds responses without validation, so a body that lacks a field reaches us as a missing attribute.
+    ``extra`` holds vLLM's ``stop_reason`` (the stop string that ended the text) when the server reports one."""
     choices = getattr(resp, "choices", None)
     if not isinstance(choices, list) or not choices:
         raise MalformedResponse("response has no choices")
@@ -43,7 +44,9 @@ def _parse(resp) -> tuple[str, str | None, object]:
     if not isinstance(text, str):
         raise MalformedResponse("response has no message content")
     usage = getattr(resp, "usage", None)
-    return text, getattr(choices[0], "finish_reason", None), usage
+    fields = getattr(choices[0], "model_extra", None) or {}
+    extra = {"stop_reason": fields["stop_reason"]} if "stop_reason" in fields else {}
+    return text, getattr(choices[0], "finish_reason", None), usage, extra
 
 
 class OpenAIBackend:
@@ -104,8 +107,13 @@ class OpenAIBackend:
             kwargs["stop"] = list(req.stop)
         if req.temperature > 0 or req.seed:
             kwargs["seed"] = int(hashlib.sha256(f"{req.seed}:{req.sample}".encode()).hexdigest()[:7], 16)
+        body = {}
         if "openrouter.ai" in self.base_url:
-            kwargs["extra_body"] = {"usage": {"include": True}}
+            body["usage"] = {"include": True}
+        if req.continue_final:  # vLLM's (and mathcoach serve's) names for "go on with this assistant text"
+            body |= {"continue_final_message": True, "add_generation_prompt": False}
+        if body:
+            kwargs["extra_body"] = body
         last = "no attempt made"
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -116,7 +124,7 @@ class OpenAIBackend:
                 t0 = time.perf_counter()
                 try:
                     resp = await client.chat.completions.create(**kwargs)
-                    text, finish, usage = _parse(resp)
+                    text, finish, usage, extra = _parse(resp)
                 except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as e:
                     raise BackendError(f"{self.base_url} refused model {self.model!r}: {type(e).__name__} "
                                        f"(check the model name and ${self.api_key_env})") from None
@@ -132,6 +140,7 @@ class OpenAIBackend:
                 text=text, prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
                 completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
                 latency_s=time.perf_counter() - t0, cost_usd=self._cost(usage) if usage else 0.0,
-                finish_reason=finish, extra={"attempts": attempt + 1})
+                finish_reason=finish, stop_reason=extra.get("stop_reason") if isinstance(extra.get("stop_reason"), str)
+                else None, extra={"attempts": attempt + 1, "reports_stop_reason": "stop_reason" in extra})
         return Completion(text=None, error=f"gave up after {self.max_retries + 1} attempts: {last}",
                           extra={"attempts": self.max_retries + 1})
