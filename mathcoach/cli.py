@@ -42,6 +42,11 @@ def _data(ns: argparse.Namespace) -> int:
     from mathcoach.problems.build import DataConfig, build_dataset, summary_table
 
     cfg = resolve(DataConfig, ns)
+    if cfg.source != "generated":
+        from mathcoach.tools.worddata import build_word_dataset, word_summary
+
+        print(word_summary(build_word_dataset(cfg)))
+        return 0
     summary = build_dataset(cfg)
     print(summary_table(summary))
     for c in summary["cells"]:  # a short cell is worth a line where a person looks, not only a table note

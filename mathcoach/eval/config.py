@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mathcoach.config import ConfigError, as_file, opt
 from mathcoach.problems.traces import ALL_FORMATS
+from mathcoach.shots import SHOTS, shots_path
 
 TOOLS = ("none", "python", "calculator")
 
@@ -22,8 +23,9 @@ class EvalConfig:
     system: str | None = opt(None, help="system message, as TEXT or @FILE (default: the model directory's training "
                              "message, else none at all)", metavar="TEXT|@FILE", aliases={"system_prompt": as_file})
     few_shot: int = opt(0, help="worked examples before each question (0-8 is typical)", metavar="K")
-    few_shot_data: str | None = opt(None, help="file to take few-shot examples from (default for generated "
-                                    "problems: fresh train-split problems of the same cells)", metavar="FILE")
+    few_shot_data: str | None = opt(None, help="file to take few-shot examples from, or a shipped set: "
+                                    f"{'|'.join(SHOTS)} (default for generated problems: fresh train-split problems "
+                                    "of the same cells)", metavar="FILE|NAME")
     format: str | None = opt(None, help="worked-solution format the step checker and few-shot examples use: "
                              f"{'|'.join(ALL_FORMATS)} (default: the model directory's trained format, else the "
                              "data rows' own, else long)", metavar="FMT")
@@ -54,7 +56,7 @@ class EvalConfig:
             raise ConfigError("data", f"file {self.data} does not exist")
         if self.system is not None and self.system.startswith("@") and not Path(self.system[1:]).is_file():
             raise ConfigError("system", f"file {self.system[1:]} does not exist")
-        if self.few_shot_data is not None and not Path(self.few_shot_data).is_file():
+        if self.few_shot_data is not None and not shots_path(self.few_shot_data).is_file():
             raise ConfigError("few_shot_data", f"file {self.few_shot_data} does not exist")
         if self.tools == "calculator" and self.model.startswith("openrouter:"):
             raise ConfigError("tools", "OpenRouter cannot continue a partial assistant message, so --tools calculator "

@@ -48,12 +48,17 @@ def few_shot_examples(cfg: EvalConfig, items: list[Item], fmt: str) -> list[tupl
         from mathcoach.io import read_jsonl
 
         shots = []
-        for row in read_jsonl(cfg.few_shot_data)[: cfg.few_shot]:
+        from mathcoach.shots import shots_path
+
+        for row in read_jsonl(shots_path(cfg.few_shot_data))[: cfg.few_shot]:
             if isinstance(row.get("messages"), list):
                 user = next(m["content"] for m in row["messages"] if m["role"] == "user")
                 shots.append((user, row["messages"][-1]["content"]))
             else:
                 shots.append((row.get("question", ""), str(row.get("answer", ""))))
+        if len(shots) < cfg.few_shot:
+            raise ConfigError("few_shot", f"{cfg.few_shot_data} holds {len(shots)} examples, fewer than the "
+                              f"{cfg.few_shot} asked for")
         return shots
     problems = [it.problem for it in items if it.problem is not None]
     if not problems:

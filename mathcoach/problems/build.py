@@ -26,6 +26,9 @@ from mathcoach.problems.generate import MAX_DIGITS, SPLITS, SpecError, iter_draw
 from mathcoach.problems.phrasings import PHRASINGS, phrasing_ids
 from mathcoach.problems.problem import OPS, Problem
 from mathcoach.problems.traces import FORMATS, FormatError, check_format, render_checked
+from mathcoach.problems.word import STYLES
+
+SOURCES = ("generated", "gsm8k", "word")
 
 
 @dataclass
@@ -49,8 +52,24 @@ class DataConfig:
                            "(extra copies appended; pair with --shuffle-seed)", metavar="N")
     shuffle_seed: int | None = opt(None, help="shuffle the written rows with this seed (default: draw order)",
                                    metavar="N")
+    source: str = opt("generated", help="generated: arithmetic drawn here | gsm8k: GSM8K solutions (--input) "
+                      "rewritten in --style | word: synthetic word problems (--count) in --style", choices=SOURCES)
+    input: str | None = opt(None, help="GSM8K JSONL (question/answer rows) for --source gsm8k", metavar="FILE")
+    style: str = opt("cot", help="word-problem solution style: cot (The answer is N.) | calculator (<<expr=value>> "
+                     "kept) | python (PAL def solution(), kept only if it runs to the gold answer)", choices=STYLES)
+    count: int = opt(7473, help="synthetic word problems to write with --source word", metavar="N")
 
     def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ConfigError("source", f"unknown source {self.source!r}; choose one of {', '.join(SOURCES)}")
+        if self.style not in STYLES:
+            raise ConfigError("style", f"unknown style {self.style!r}; choose one of {', '.join(STYLES)}")
+        if self.source == "gsm8k" and not self.input:
+            raise ConfigError("input", "--source gsm8k needs --input FILE (GSM8K's train.jsonl)")
+        if self.source != "gsm8k" and self.input:
+            raise ConfigError("input", "is read only with --source gsm8k")
+        if self.count < 1:
+            raise ConfigError("count", f"must be 1 or more, got {self.count}")
         if self.op not in OPS:
             raise ConfigError("op", f"unknown op {self.op!r}; choose one of {', '.join(OPS)}")
         try:
@@ -81,6 +100,8 @@ class DataConfig:
 
     def preflight(self) -> None:
         """What must exist when the stage starts: a --system @FILE is read here (``__post_init__`` reads no file)."""
+        if self.input and not Path(self.input).is_file():
+            raise ConfigError("input", f"file {self.input} does not exist")
         if self.system and self.system.startswith("@"):
             try:
                 self.system = Path(self.system[1:]).read_text(encoding="utf-8").strip()

@@ -115,8 +115,11 @@ def item_from_row(row: dict, n: int, path: str = "") -> Item:
         return Item(str(row.get("id", n)), row["question"], normalize_number(gold), None, "question")
     if isinstance(row.get("messages"), list):
         user = [m.get("content", "") for m in row["messages"] if isinstance(m, dict) and m.get("role") == "user"]
-        if user:
-            return Item(str(n), user[0], None, None, "question")
+        if user:  # a word-problem row (tools/worddata.py) carries its gold in meta.answer
+            gold = normalize_number(meta.get("answer")) if isinstance(meta, dict) else None
+            source = str(meta.get("source", "question")) if isinstance(meta, dict) and gold is not None else "question"
+            ident = str(meta.get("id", n)) if isinstance(meta, dict) and gold is not None else str(n)
+            return Item(ident, user[0], gold, None, source)
     where = f"{os.fspath(path)}: " if path else ""
     raise DataError(f"{where}row {n}: unknown row shape; expected mathcoach rows, GSM8K (question/answer) "
                      "or SVAMP (Body/Question/Answer)")
