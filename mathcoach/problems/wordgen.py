@@ -97,7 +97,7 @@ def _discount(r: random.Random, name: str, obj: str) -> tuple[list[str], list[st
          f"{name} buys {obj} marked ${price} at {pct}% off. What is the price {name} pays?",
          f"How many dollars does {name} pay for {obj} priced at {price} dollars if the shop takes {pct} percent "
          "off?"]
-    s = [_step(f"{price}*{pct}/100", off, f"The discount is EXPR dollars."),
+    s = [_step(f"{price}*{pct}/100", off, "The discount is EXPR dollars."),
          _step(f"{price}-{off}", pay, f"{name} pays EXPR dollars.")]
     return q, s, pay
 
@@ -146,8 +146,8 @@ def _shopping(r: random.Random, name: str, obj: str) -> tuple[list[str], list[st
          f"and hands over ${bill}. What is the change?"]
     s = [_step(f"{n1}*{p1}", c1, f"The {obj} cost EXPR dollars."),
          _step(f"{n2}*{p2}", c2, f"The {obj2} cost EXPR dollars."),
-         _step(f"{c1}+{c2}", cost, f"Together they cost EXPR dollars."),
-         _step(f"{bill}-{cost}", change, f"The change is EXPR dollars.")]
+         _step(f"{c1}+{c2}", cost, "Together they cost EXPR dollars."),
+         _step(f"{bill}-{cost}", change, "The change is EXPR dollars.")]
     return q, s, change
 
 
@@ -179,7 +179,7 @@ def _rows(r: random.Random, name: str, obj: str) -> tuple[list[str], list[str], 
          f"There are {rows} rows of {per} {obj}, and {broken} are broken. How many good {obj} are there?",
          f"How many unbroken {obj} does {name} have if {name} arranged {rows} rows of {per} and {broken} broke?"]
     s = [_step(f"{rows}*{per}", total, f"There are EXPR {obj}."),
-         _step(f"{total}-{broken}", good, f"EXPR are not broken.")]
+         _step(f"{total}-{broken}", good, "EXPR are not broken.")]
     return q, s, good
 
 
