@@ -76,6 +76,38 @@ def test_loss_mask_is_exactly_the_assistant_tokens_plus_eos(tiny_model):
     assert [i for i, t in enumerate(labels) if t != -100] == [i for i, m in enumerate(mask) if m]
 
 
+def test_pretraining_rows_are_plain_text_with_the_loss_on_every_token(tiny_model):
+    from transformers import AutoTokenizer
+
+    from mathcoach.train.data import encode_text_rows
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    chat = {"messages": [{"role": "user", "content": "What is 12 * 34?"}, {"role": "assistant", "content": "408"}]}
+    text = {"text": "12 * 34 = 408 " * 30}
+    c, *pieces = encode_text_rows(tok, [chat, text], max_length=64)
+    assert tok.decode(c["input_ids"]) == "What is 12 * 34?\n408<|im_end|>"  # no template, no system turn
+    assert all(set(e["completion_mask"]) == {1} for e in [c, *pieces])  # the loss covers every token
+    whole = tok(text["text"], add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    assert len(pieces) > 1 and sum((e["input_ids"] for e in pieces), []) == whole  # split, nothing dropped
+    assert all(len(e["input_ids"]) <= 64 for e in pieces)
+
+
+def test_pretrain_then_sft_is_two_ordinary_runs(tiny_model, tmp_path):
+    import json as _json
+
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(_json.dumps({"text": f"{a} * {b} = {a * b}"}) + "\n" for a in range(3, 30) for b in (7, 8)))
+    out, res = run_train(cfg(tmp_path, tiny_model, train=str(corpus), objective="pretrain", method="full",
+                             output=str(tmp_path / "pre")), quiet=True)
+    assert res["objective"] == "pretrain" and res["steps"] == 4 and res["tokens_seen"] > 0
+    before = {k: v.clone() for k, v in __import__("transformers").AutoModelForCausalLM.from_pretrained(
+        tiny_model).state_dict().items()}
+    after = __import__("transformers").AutoModelForCausalLM.from_pretrained(out).state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # the weights moved
+    sft_out, sft = run_train(cfg(tmp_path, out, method="full", output=str(tmp_path / "sft")), quiet=True)
+    assert sft["objective"] == "sft" and (sft_out / "mathcoach.json").exists()
+
+
 def test_packed_rows_attend_to_each_other_with_cpu_attention(tiny_model):
     """Why --packing is refused without flash attention: the same row scores differently once packed."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -306,6 +338,7 @@ def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     (["--from-scratch", "tiny", "--method", "full", "--format", "fused", "--place-tokens"], "instead of --place-tokens"),
     (["--format", "staged"], "--from-scratch"),
     (["--format", "long"], "is written in 'scratchpad'"),
+    (["--objective", "pretrain", "--from-scratch", "tiny", "--method", "full"], "continues a pretrained --model"),
 ])
 def test_bad_train_settings_one_line_exit_2_and_no_output(tiny_model, tmp_path, capsys, extra, needle):
     if extra in (["--method", "qlora"], ["--packing"]) and torch.cuda.is_available():

@@ -17,6 +17,7 @@ from mathcoach.config import ConfigError, as_file, opt
 from mathcoach.problems.traces import ALL_FORMATS, template_of
 
 METHODS = ("lora", "qlora", "full")
+OBJECTIVES = ("sft", "pretrain")
 SCRATCH_SIZES = {  # name -> (layers, hidden, heads, intermediate): a few million parameters, digit-level vocab
     "tiny": (4, 256, 4, 1024),  # 4.2M; ~6k tok/s on 2 cores with bf16 autocast
     "small": (6, 384, 6, 1536),  # 14.2M; for 8-digit operands and beyond
@@ -41,6 +42,10 @@ class TrainConfig:
     system: str | None = opt(None, help="system message put before every training question, as TEXT or @FILE "
                              "(recorded in the output; eval and serve then use it)", metavar="TEXT|@FILE",
                              aliases={"system_prompt": as_file})
+    objective: str = opt("sft", help="sft: loss on the assistant's answer only, in the chat template | pretrain: "
+                         "continued pretraining, a plain causal-LM loss over every token of each row's text (a "
+                         "'text' field, or a chat row's question and answer), rows longer than --max-length split",
+                         choices=OBJECTIVES)
     format: str | None = opt(None, help="trace format the step checker reports errors against (default: the "
                              "training rows' own)", metavar="FMT")
     train_limit: int | None = opt(None, help="use only the first N training rows (sample-efficiency curves)",
@@ -108,6 +113,12 @@ class TrainConfig:
             raise ConfigError("format", f"unknown format {self.format!r}; choose one of {', '.join(ALL_FORMATS)}")
         if self.method not in METHODS:
             raise ConfigError("method", f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.objective not in OBJECTIVES:
+            raise ConfigError("objective", f"unknown objective {self.objective!r}; choose one of "
+                              f"{', '.join(OBJECTIVES)}")
+        if self.objective == "pretrain" and self.from_scratch:
+            raise ConfigError("objective", "pretrain continues a pretrained --model; --from-scratch models are "
+                              "trained with sft on their own template")
         if self.from_scratch is not None:
             if self.from_scratch not in SCRATCH_SIZES:
                 raise ConfigError("from_scratch", f"unknown size {self.from_scratch!r}; choose one of "

@@ -1,4 +1,5 @@
-"""Training rows -> token ids plus a completion mask, rendered exactly as ``mathcoach eval`` will prompt.
+"""Training rows -> token ids plus a loss mask: SFT rows rendered exactly as ``mathcoach eval`` will prompt,
+pretraining rows as plain text with the loss on every token.
 
 Example: ``encode_rows(tokenizer, rows, system=None, max_length=512)`` -> [{"input_ids": [...],
 "completion_mask": [0, 0, ..., 1, 1]}]
@@ -7,6 +8,9 @@ The prompt half is ``render_prompt`` -- the very function the hf backend uses at
 so the model is trained on the token sequence it will be asked with (no injected default system message, the
 same generation header). The completion half is the assistant's text plus the template's end-of-turn token,
 which is the model's EOS: the loss covers exactly those tokens, so the model learns to stop.
+
+``encode_text_rows`` is continued pretraining (``--objective pretrain``, Llemma's first stage): no chat template,
+the text of each row followed by EOS, the loss on all of it, a long row split into ``max_length`` pieces.
 """
 
 from __future__ import annotations
@@ -74,4 +78,25 @@ def encode_rows(tokenizer, rows: list[dict], system: str | None, max_length: int
             raise ConfigError("max_length", f"{path}: row {n} is {len(ids)} tokens, above {max_length}; raise "
                               "--max-length or drop longer rows")
         out.append({"input_ids": ids, "completion_mask": [0] * len(p_ids) + [1] * len(c_ids)})
+    return out
+
+
+def row_text(row: dict, n: int, path: str) -> str:
+    """A pretraining row's text: its ``text`` field, or a chat row's question and answer as plain prose."""
+    if isinstance(row.get("text"), str) and row["text"].strip():
+        return row["text"]
+    if isinstance(row.get("messages"), list):
+        prompt, answer = split_messages(row, n, path)
+        return "\n".join([*(m["content"] for m in prompt if m["role"] == "user"), answer])
+    raise ConfigError("train", f"{path}: row {n} has neither a text field nor messages; pretraining needs one")
+
+
+def encode_text_rows(tokenizer, rows: list[dict], max_length: int, path: str = "train") -> list[dict]:
+    out = []
+    eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    for n, row in enumerate(rows, 1):
+        ids = tokenizer(row_text(row, n, path), add_special_tokens=False)["input_ids"] + eos
+        for s in range(0, len(ids), max_length):
+            piece = ids[s : s + max_length]
+            out.append({"input_ids": piece, "completion_mask": [1] * len(piece)})
     return out

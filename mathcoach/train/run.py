@@ -29,7 +29,7 @@ from mathcoach.problems.dataset import item_from_row
 from mathcoach.problems.traces import Format, FormatError, format_of
 from mathcoach.runs import index_run, new_run_dir, sha256_file, versions
 from mathcoach.train.config import TrainConfig
-from mathcoach.train.data import distinct_pad_token, encode_rows, split_messages
+from mathcoach.train.data import distinct_pad_token, encode_rows, encode_text_rows, row_text, split_messages
 
 CHECKPOINTS = "checkpoints"
 ABORTED_START = {"metrics.csv", "scratch-init", "val_samples.jsonl", CHECKPOINTS}  # all a run leaves before its first checkpoint
@@ -207,7 +207,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
     if not train_rows:
         raise ConfigError("train", f"{cfg.train} holds no rows")
     for n, row in enumerate(train_rows, 1):
-        split_messages(row, n, cfg.train)
+        row_text(row, n, cfg.train) if cfg.objective == "pretrain" else split_messages(row, n, cfg.train)
     val_rows = read_jsonl(cfg.val)
     if not val_rows:
         raise ConfigError("val", f"{cfg.val} holds no rows")
@@ -240,7 +240,10 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
     set_seed(cfg.seed)
     try:
         base, model, tokenizer = load_model_and_tokenizer(cfg, train_rows, out)
-        train_ds = Dataset.from_list(encode_rows(tokenizer, train_rows, system, cfg.max_length, cfg.train))
+        if cfg.objective == "pretrain":
+            train_ds = Dataset.from_list(encode_text_rows(tokenizer, train_rows, cfg.max_length, cfg.train))
+        else:
+            train_ds = Dataset.from_list(encode_rows(tokenizer, train_rows, system, cfg.max_length, cfg.train))
         val_enc = encode_rows(tokenizer, [r for r, _ in picked], system, cfg.max_length, cfg.val)
         eval_ds = Dataset.from_list(val_enc)
     except ConfigError:
@@ -280,7 +283,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
                                           "base_model_path": str(base), "max_tokens": gen_tokens}
     data_sha = {"train": sha256_file(cfg.train), "val": sha256_file(cfg.val)}
     results = {
-        "kind": "train", "config": resolved, "versions": versions(), "seed": cfg.seed,
+        "kind": "train", "config": resolved, "versions": versions(), "seed": cfg.seed, "objective": cfg.objective,
         "data_sha256": data_sha, "format": {"name": fmt, "version": fmt_version},
         "system_prompt_sha256": hashlib.sha256(system.encode()).hexdigest() if system else None,
         "rows": {"train": len(train_ds), "val_subset": len(picked)},
