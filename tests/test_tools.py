@@ -83,7 +83,7 @@ def _program_server(variant):
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             a, b = map(int, re.findall(r"\d+", body["messages"][-1]["content"])[:2])
-            text = variant(a, b)
+            text = variant(a, b, body.get("seed")) if variant.__code__.co_argcount == 3 else variant(a, b)
             data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
                                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                             "finish_reason": "stop"}],
@@ -144,3 +144,38 @@ def test_eval_with_python_tools_scores_each_program_result_over_real_http(tmp_pa
     res = json.loads((tmp_path / "run" / "results.json").read_text())
     right = sum(_kind(r["a"], r["b"]) == "right" for r in rows)
     assert res["tools"] == "python" and res["sandbox"] and res["metrics"]["overall"]["correct"] == right
+
+
+def test_majority_vote_and_pass_at_k_count_program_results(tmp_path):
+    """--samples k in python mode: each sample's program is run, and maj@k / pass@k are taken over their results."""
+    import json
+
+    from mathcoach.cli import main
+    from mathcoach.problems.answer import matches
+
+    import hashlib
+
+    def reply(a, b, seed):  # by the problem and the sample's seed: right about two times in three, else off by one
+        off = int(hashlib.sha256(f"{a}:{b}:{seed}".encode()).hexdigest(), 16) % 3 == 0
+        return f"```python\ndef solution():\n    return {a} * {b} + {int(off)}\n```"
+
+    data = tmp_path / "test.jsonl"
+    assert main(["data", "--digits", "2x2", "--per-cell", "6", "--split", "test", "-o", str(data)]) == 0
+    server, url = _program_server(reply)
+    try:
+        assert main(["eval", "--model", f"openai:pal@{url}", "--data", str(data), "--tools", "python", "--samples",
+                     "4", "--temperature", "0.7", "--no-progress", "-o", str(tmp_path / "run")]) == 0
+    finally:
+        server.shutdown()
+    rows = [json.loads(x) for x in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+    assert len(rows) == 24 and {r["tool"]["error"] for r in rows} == {None}
+    by_item: dict = {}
+    for r in rows:
+        by_item.setdefault(r["id"], []).append(r)
+    m = json.loads((tmp_path / "run" / "results.json").read_text())["metrics"]["overall"]
+    from collections import Counter
+
+    vote = [matches(Counter(r["strict"] for r in v).most_common(1)[0][0], v[0]["gold"]) for v in by_item.values()]
+    assert m["majority_vote"] == sum(vote) / len(vote)
+    assert m["pass_at_k"]["4"] == sum(any(r["correct"] for r in v) for v in by_item.values()) / len(by_item)
+    assert 0 < sum(r["correct"] for r in rows) < len(rows)  # the samples really differ

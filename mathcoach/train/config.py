@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mathcoach.config import ConfigError, as_file, opt
+from mathcoach.eval.config import TOOLS
 from mathcoach.problems.traces import ALL_FORMATS, template_of
 
 METHODS = ("lora", "qlora", "full")
@@ -80,6 +81,8 @@ class TrainConfig:
     eval_problems: int = opt(64, help="size of the fixed validation subset decoded greedily", metavar="N")
     eval_max_tokens: int | None = opt(None, help="tokens generated per validation answer (default: longest "
                                       "validation answer + 16)", metavar="N")
+    val_tools: str = opt("none", help="score validation answers as `eval --tools` does: python for PAL-style rows "
+                         "(each program is run in the sandbox), calculator for annotated rows", choices=TOOLS)
     early_stopping: int = opt(0, help="stop after N evaluations without a better validation accuracy (0: off)",
                               metavar="N")
     save_total_limit: int = opt(2, help="checkpoints kept besides the best one", metavar="N")
@@ -113,6 +116,8 @@ class TrainConfig:
             raise ConfigError("format", f"unknown format {self.format!r}; choose one of {', '.join(ALL_FORMATS)}")
         if self.method not in METHODS:
             raise ConfigError("method", f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.val_tools not in TOOLS:
+            raise ConfigError("val_tools", f"unknown tool mode {self.val_tools!r}; choose one of {', '.join(TOOLS)}")
         if self.objective not in OBJECTIVES:
             raise ConfigError("objective", f"unknown objective {self.objective!r}; choose one of "
                               f"{', '.join(OBJECTIVES)}")

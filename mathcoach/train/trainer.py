@@ -30,6 +30,7 @@ class GenSettings:
     fmt: str
     max_tokens: int
     batch_size: int
+    tools: str = "none"  # scored as `eval --tools` scores: a PAL model's programs are run, not read as text
 
 
 class _Direct:
@@ -59,9 +60,13 @@ class MathSFTTrainer(SFTTrainer):
         was_training = model.training
         model.eval()
         try:
-            backend = HFBackend.from_loaded(model, tok, self.gen.batch_size)
-            rows = ask_and_score(_Direct(backend), self.val_items, self.gen.system, [],
-                                 Sampling(max_tokens=self.gen.max_tokens), self.gen.fmt)
+            asker = _Direct(HFBackend.from_loaded(model, tok, self.gen.batch_size))
+            if self.gen.tools == "calculator":
+                from mathcoach.tools.calculator_loop import CalculatorLoop
+
+                asker = CalculatorLoop(asker)
+            rows = ask_and_score(asker, self.val_items, self.gen.system, [], Sampling(max_tokens=self.gen.max_tokens),
+                                 self.gen.fmt, tools=self.gen.tools)
         finally:
             model.train(was_training)
         if self.samples_path is not None:  # the latest decoded answers with the step checker's diagnosis
