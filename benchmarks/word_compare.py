@@ -85,7 +85,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--max-tokens", type=int, default=200)
     ap.add_argument("--baseline", action="append", default=[], help="NAME=RUN_DIR, shown beside the arms")
     ap.add_argument("--prepare-only", action="store_true", help="write the data files, train nothing")
     args = ap.parse_args()
@@ -163,7 +163,7 @@ def main() -> int:
             run = d / f"{arm}-{name}"
             if not (run / "results.json").is_file():
                 sh("eval", "--model", str(out), "--data", t, "--limit", str(args.limit), "--tools",
-                   STYLE_TOOL[style], "--max-tokens", str(args.max_tokens), "--batch-size", "16", "--no-progress",
+                   STYLE_TOOL[style], "--max-tokens", str(args.max_tokens), "--batch-size", "64", "--no-progress",
                    "-o", str(run), "--resume", log=d / f"{arm}-{name}.log")
             summary["arms"][arm][name] = json.loads((run / "results.json").read_text())["metrics"]["overall"]
     for spec_ in args.baseline:
