@@ -64,6 +64,10 @@ def _overlap(ns: argparse.Namespace) -> int:
         raise UsageError("--n must be 1 or more")
     reports = check_overlap(ns.train, ns.test, ngram_ns)
     print(overlap_markdown(ns.train, reports, ngram_ns))
+    if ns.hits:
+        from mathcoach.io import write_json
+
+        write_json(ns.hits, {rep.path: rep.hit_ids for rep in reports})
     return 1 if any(rep.hits for rep in reports) else 0
 
 
@@ -220,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("test", metavar="TEST", nargs="+", help="one or more test JSONL files")
     p.add_argument("--n", type=int, nargs="+", default=[13, 30], metavar="N",
                    help="word n-gram sizes (default: 13 30)")
+    p.add_argument("--hits", metavar="FILE", default=None,
+                   help="also write the ids of every contaminated item, per test file, as JSON (default: none)")
     p.set_defaults(func=_overlap)
 
     p = sub.add_parser("eval", help="evaluate a model on a problem file; writes a run directory",

@@ -257,10 +257,11 @@ def test_overlap_ngrams_on_word_problems(tmp_path):
     first_sentence = text.split(". ")[0]  # 20 words: a 13-gram hit, too short for a 30-gram one
     test.write_text(json.dumps({"question": first_sentence + ". How much money is that?", "answer": "#### 72"}) + "\n"
                     + json.dumps({"question": "A different question about 13 apples.", "answer": "#### 13"}) + "\n")
-    res = run_cli("overlap", str(train), str(test))
+    res = run_cli("overlap", str(train), str(test), "--hits", str(tmp_path / "hits.json"))
     assert res.returncode == 1
     row = [ln for ln in res.stdout.splitlines() if ln.startswith(f"| {test}")][0]
     assert [c.strip() for c in row.split("|")[2:7]] == ["2", "0", "0", "1", "0"], row
+    assert json.loads((tmp_path / "hits.json").read_text()) == {str(test): ["gsm8k-1"]}  # the first row, only
 
 
 def test_overlap_reads_the_real_gsm8k_and_svamp_files(shared_data, tmp_path):

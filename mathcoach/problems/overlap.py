@@ -35,6 +35,7 @@ class OverlapReport:
     same_pair: int = 0
     ngram: dict[int, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)  # a few contaminated questions, for the reader
+    hit_ids: list[str] = field(default_factory=list)  # every contaminated item, to score hit and clean items apart
 
     @property
     def hits(self) -> int:
@@ -75,6 +76,8 @@ class TrainIndex:
                 if not ngrams(words, n).isdisjoint(self.grams[n]):
                     rep.ngram[n] += 1
                     hit = True
+            if hit:
+                rep.hit_ids.append(it.id)
             if hit and len(rep.examples) < max_examples:
                 rep.examples.append(it.question[:120])
         return rep
