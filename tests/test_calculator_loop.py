@@ -118,21 +118,25 @@ def test_the_loop_runs_over_http_through_serve_as_it_runs_in_process(tiny_model,
     assert _check_calls(api) >= 4 and all(c.error is None for c in api)
 
 
-def test_eval_with_the_calculator_over_serve_matches_the_local_model(tiny_model, served_tiny, tmp_path):
+@pytest.mark.parametrize("tools", ["calculator", "python"])
+def test_each_tool_mode_over_serve_matches_the_local_model(tiny_model, served_tiny, tmp_path, tools):
     from mathcoach.cli import main
 
     data = tmp_path / "test.jsonl"
     assert main(["data", "--digits", "1-2", "--per-cell", "2", "--split", "test", "-o", str(data)]) == 0
-    common = ["--data", str(data), "--tools", "calculator", "--max-tokens", "24", "--no-progress"]
+    common = ["--data", str(data), "--tools", tools, "--max-tokens", "24", "--no-progress"]
     assert main(["eval", "--model", f"openai:tiny@{served_tiny}", *common, "-o", str(tmp_path / "http")]) == 0
     assert main(["eval", "--model", str(tiny_model), *common, "-o", str(tmp_path / "local")]) == 0
     rows = {}
     for name in ("http", "local"):
         rows[name] = [json.loads(x) for x in (tmp_path / name / "samples.jsonl").read_text().splitlines()]
     assert [r["completion"] for r in rows["http"]] == [r["completion"] for r in rows["local"]]
-    assert all(isinstance(r["tool"]["calculator"], list) and r["correct"] is not None for r in rows["http"])
+    untimed = {name: [{k: v for k, v in r["tool"].items() if k != "seconds"} for r in rows[name]] for name in rows}
+    assert untimed["http"] == untimed["local"]  # the same programs with the same outcomes, or the same fills
+    key = "calculator" if tools == "calculator" else "program"
+    assert all(key in r["tool"] and r["correct"] is not None for r in rows["http"])
     res = json.loads((tmp_path / "http" / "results.json").read_text())
-    assert res["tools"] == "calculator" and res["metrics"]["overall"]["unscored"] == 0
+    assert res["tools"] == tools and res["metrics"]["overall"]["unscored"] == 0
     # a resumed run asks nothing again: every stop of every reply comes from the cache
     assert main(["eval", "--model", str(tiny_model), *common, "-o", str(tmp_path / "local"), "--resume"]) == 0
     again = json.loads((tmp_path / "local" / "results.json").read_text())
