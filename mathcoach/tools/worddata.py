@@ -19,8 +19,9 @@ from collections import Counter
 from mathcoach.errors import DataError
 from mathcoach.io import atomic_writer, read_jsonl
 from mathcoach.problems import word
-from mathcoach.problems.answer import ANSWER_VERSION, matches, normalize_number
+from mathcoach.problems.answer import ANSWER_VERSION, extract, matches, normalize_number
 from mathcoach.problems.wordgen import GENERATOR_VERSION, generate_word_problems
+from mathcoach.runs import sha256_file
 from mathcoach.tools.calculator import evaluate
 from mathcoach.tools.pal import extract_program, run_programs
 
@@ -71,7 +72,7 @@ def build_word_dataset(cfg) -> dict:
         dropped["the program does not run to the gold answer"] += right.count(False)
         kept = [pt for pt, ok in zip(kept, right) if ok]
     else:
-        right = [matches(_final(text), p["gold"]) for p, text in kept]
+        right = [matches(extract(text).strict, p["gold"]) for p, text in kept]
         dropped["the final answer is not the gold"] += right.count(False)
         kept = [pt for pt, ok in zip(kept, right) if ok]
     sha = hashlib.sha256()
@@ -88,19 +89,7 @@ def build_word_dataset(cfg) -> dict:
             sha.update(line)
     return {"output": str(cfg.output), "source": cfg.source, "style": cfg.style, "problems": len(problems),
             "rows": len(kept), "dropped": dict(dropped.most_common()), "sha256": sha.hexdigest(),
-            "input_sha256": _sha_file(cfg.input) if cfg.input else None, "seed": cfg.seed}
-
-
-def _final(text: str) -> str | None:
-    from mathcoach.problems.answer import extract
-
-    return extract(text).strict
-
-
-def _sha_file(path: str) -> str:
-    from mathcoach.runs import sha256_file
-
-    return sha256_file(path)
+            "input_sha256": sha256_file(cfg.input) if cfg.input else None, "seed": cfg.seed}
 
 
 def word_summary(summary: dict) -> str:
