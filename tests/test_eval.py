@@ -453,3 +453,25 @@ def test_a_peft_adapter_changes_the_served_and_evaluated_model(tiny_model, tmp_p
                      "--output", str(tmp_path / name), "--no-progress"]) == 0
     assert [r["completion"] for r in samples(tmp_path / "base")] != [r["completion"] for r in samples(tmp_path / "adapted")]
     assert results(tmp_path / "adapted")["model"]["adapter"].endswith("adapter")
+
+
+def test_a_shared_few_shot_prefix_is_computed_once_and_changes_no_text(tiny_model):
+    from mathcoach.models.base import Request
+    from mathcoach.models.hf import HFBackend, render_prompt
+
+    shots = []
+    for i in range(4):
+        shots += [{"role": "user", "content": f"What is {i + 11} * {i + 23}?"},
+                  {"role": "assistant", "content": f"{i + 11} * {i + 23} = {(i + 11) * (i + 23)}. Answer: {(i + 11) * (i + 23)}"}]
+    reqs = [Request(messages=(*shots, {"role": "user", "content": f"What is {7 * k + 3} * {k + 40}?" + " Go." * k}),
+                    max_tokens=24) for k in range(6)]
+    backend = HFBackend(tiny_model, batch_size=6)
+    prompts = [render_prompt(backend.tokenizer, list(r.messages)) for r in reqs]
+    assert backend._shared_prefix(prompts) is not None  # the shots are shared: computed once
+    cached = backend.generate(reqs)
+    backend.prefix_cache = False
+    plain = backend.generate(reqs)
+    assert [c.text for c in cached] == [c.text for c in plain]
+    assert [c.prompt_tokens for c in cached] == [c.prompt_tokens for c in plain]
+    backend.prefix_cache = True
+    assert backend._shared_prefix(["What is 2 * 3?", "Compute 4 times 5"]) is None  # nothing shared: the usual path
