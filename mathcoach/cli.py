@@ -24,6 +24,7 @@ EXAMPLES = """examples:
   mathcoach eval --model runs/model --data test.jsonl -o runs/eval/after
   mathcoach compare runs/eval/base runs/eval/after
   mathcoach serve --model runs/model --port 8000
+  mathcoach run configs/experiments/quickstart.toml --dry-run
 
 Run 'mathcoach COMMAND --help' for a command's settings."""
 
@@ -193,6 +194,18 @@ def _runs(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _run(ns: argparse.Namespace) -> int:
+    from mathcoach.pipeline.experiment import load_experiment
+    from mathcoach.pipeline.run import run_experiment
+
+    exp = load_experiment(ns.experiment, ns.dir)
+    out = run_experiment(exp, only=ns.only, start=ns.start, dry_run=ns.dry_run, quiet=ns.quiet)
+    print(out["plan"])
+    if not ns.dry_run:
+        print("\n" + out["summary"])
+    return 0
+
+
 def _compare(ns: argparse.Namespace) -> int:
     from mathcoach.eval.report import compare_markdown, compare_runs
 
@@ -312,6 +325,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_a", metavar="RUN_A", help="the first eval run directory (A)")
     p.add_argument("run_b", metavar="RUN_B", help="the second eval run directory (B)")
     p.set_defaults(func=_compare)
+
+    p = sub.add_parser("run", help="run an experiment file's stages in order, skipping finished ones",
+                       description="Validate EXPERIMENT.toml whole, then run its stages (data, eval, train, optimize, "
+                                   "overlap, compare) in file order under one directory; a stage that already ran "
+                                   "with the same inputs is skipped, a changed one re-runs with everything after it "
+                                   "that reads it.")
+    p.add_argument("experiment", metavar="EXPERIMENT", help="the experiment TOML (configs/experiments/*.toml)")
+    p.add_argument("--dir", metavar="DIR", default=None,
+                   help="experiment directory (default: the file's [experiment] directory, else "
+                        "runs/experiments/<name>)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan with estimated calls, tokens and dollars; "
+                   "run nothing (default: off)")
+    p.add_argument("--only", metavar="STAGE", default=None, help="run just this stage (default: all)")
+    p.add_argument("--from", dest="start", metavar="STAGE", default=None,
+                   help="run this stage and every one after it (default: from the first)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines or bars, for CI (default: off)")
+    p.set_defaults(func=_run)
     return parser
 
 
