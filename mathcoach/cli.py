@@ -206,6 +206,18 @@ def _run(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _report(ns: argparse.Namespace) -> int:
+    from mathcoach.report.collect import collect
+    from mathcoach.report.html import write_report
+
+    data = collect(ns.dirs)
+    write_report(data, ns.output, ns.json, ns.csv)
+    kinds = {k: sum(r["kind"] == k for r in data["runs"]) for k in ("eval", "train", "optimize")}
+    print(f"report of {kinds['eval']} eval, {kinds['train']} training and {kinds['optimize']} optimizer runs -> "
+          f"{ns.output}")
+    return 0
+
+
 def _compare(ns: argparse.Namespace) -> int:
     from mathcoach.eval.report import compare_markdown, compare_runs
 
@@ -342,6 +354,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run this stage and every one after it (default: from the first)")
     p.add_argument("--quiet", action="store_true", help="no progress lines or bars, for CI (default: off)")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("report", help="one self-contained HTML report of run directories",
+                       description="Read eval, training and optimizer runs (or directories of them, an experiment) "
+                                   "and write one HTML file that opens offline: leaderboard, heatmaps, curves, "
+                                   "samples with filters, two runs side by side, costs, versions.")
+    p.add_argument("dirs", metavar="DIR", nargs="+", help="run directories, or directories that hold runs")
+    p.add_argument("-o", "--output", metavar="FILE", default="report.html", help="the HTML file (default: report.html)")
+    p.add_argument("--json", metavar="FILE", default=None, help="also write the report's data as JSON (default: none)")
+    p.add_argument("--csv", metavar="FILE", default=None, help="also write every sample as CSV (default: none)")
+    p.set_defaults(func=_report)
     return parser
 
 

@@ -346,7 +346,7 @@ def test_every_subcommand_has_a_description_and_every_option_help_and_a_default(
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert set(sub.choices) == {"data", "overlap", "eval", "optimize", "train", "merge", "mistakes", "serve", "runs",
-                                "compare", "run"}
+                                "compare", "run", "report"}
     parsers = dict(sub.choices)
     nested = next(a for a in parsers["mistakes"]._actions if isinstance(a, argparse._SubParsersAction))
     parsers |= {f"mistakes {k}": v for k, v in nested.choices.items()}

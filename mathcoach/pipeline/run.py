@@ -216,9 +216,17 @@ def run_experiment(exp: Experiment, only: str | None = None, start: str | None =
                                           "finished": time.time(), "output": str(s.output), "summary": summary})
         ran.append(s.name)
         table.append((s.name, s.kind, "ran", seconds, _short(summary)))
+    report = None
+    if only is None:  # the report of the whole experiment, from its run files
+        from mathcoach.report.collect import collect
+        from mathcoach.report.html import write_report
+
+        report = exp.directory / "report.html"
+        write_report(collect([str(exp.directory)]), report)
     lines = ["| stage | kind | status | seconds | result |", "|---|---|---|---:|---|"]
     lines += [f"| {n} | {k} | {st} | {sec:.1f} | {res} |" for n, k, st, sec, res in table]
-    return {"plan": text, "stages": items, "ran": ran, "summary": "\n".join(lines)}
+    summary = "\n".join(lines) + (f"\nreport: {report}" if report else "")
+    return {"plan": text, "stages": items, "ran": ran, "summary": summary, "report": report}
 
 
 def _short(summary: dict) -> str:

@@ -1,0 +1,1 @@
+"""The report: one self-contained HTML file built from run files alone (issue 19)."""
