@@ -159,3 +159,60 @@ def test_only_and_from_run_part_of_an_experiment(tiny_model, tmp_path, capsys):
     assert set(_records(d)) == {"test_data", "baseline"}
     assert main(["run", str(path), "--dir", str(d), "--from", "nope"]) == 2
     assert main(["run", str(path), "--dir", str(d), "--only", "a", "--from", "b"]) == 2
+
+
+MISTAKES = """
+[stages.a]
+kind = "data"
+digits = "1x2"
+per_cell = 4
+split = "train"
+format = "long"
+
+[stages.b]
+kind = "data"
+digits = "2x1"
+per_cell = 4
+split = "train"
+format = "long"
+
+[stages.both]
+kind = "concat"
+files = ["@a", "@b"]
+
+[stages.pool_run]
+kind = "eval"
+model = "{model}"
+data = "@both"
+max_tokens = 8
+
+[stages.mistakes]
+kind = "mistakes"
+step = "collect"
+runs = ["@pool_run"]
+
+[stages.corrections]
+kind = "mistakes"
+step = "correct"
+mistakes = "@mistakes"
+
+[stages.rows]
+kind = "mistakes"
+step = "build"
+corrections = "@corrections"
+cot = "@a"
+match = "rows"
+tokenizer = "{model}"
+"""
+
+
+def test_concat_and_the_mistakes_steps_run_as_stages(tiny_model, tmp_path):
+    d = tmp_path / "exp"
+    path = _write(tmp_path, MISTAKES.format(model=tiny_model))
+    assert main(["run", str(path), "--dir", str(d), "--quiet"]) == 0
+    lines = lambda name: (d / f"{name}.jsonl").read_text().splitlines()  # noqa: E731
+    assert lines("both") == lines("a") + lines("b")
+    rec = _records(d)
+    assert rec["mistakes"]["summary"]["rows"] == len(lines("mistakes")) > 0  # a random model is wrong
+    assert rec["corrections"]["summary"]["rows"] == len(lines("corrections")) > 0
+    assert len(lines("rows")) >= len(lines("corrections"))

@@ -47,11 +47,53 @@ class OverlapStage:
 
 
 @dataclass
+class ConcatStage:
+    """Several data files as one, in order (``cat a.jsonl b.jsonl``): a recipe that mixes draws of two sizes."""
+
+    files: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.files:
+            raise ConfigError("files", "needs at least one file")
+
+
+@dataclass
 class CompareStage:
     """``mathcoach compare`` as a stage: two eval runs on the same problems, McNemar's test."""
 
     a: str
     b: str
+
+
+MISTAKE_STEPS = ("collect", "correct", "build")
+
+
+@dataclass
+class MistakesStage:
+    """``mathcoach mistakes collect|correct|build`` as a stage (docs/mistakes.md); ``step`` says which."""
+
+    step: str
+    runs: list = field(default_factory=list)  # collect: eval run directories
+    exclude: list = field(default_factory=list)  # collect: files of problems seen in earlier rounds
+    mistakes: str | None = None  # correct: the collected mistakes
+    corrector: str = "exact"
+    max_calls: int | None = None
+    max_usd: float | None = None
+    max_tokens: int = 512
+    models_file: str | None = None
+    corrections: str | None = None  # build: the kept corrections
+    cot: str | None = None
+    fields: str = "step,explanation,solution"
+    match: str = "tokens"
+    tokenizer: str = "smollm2-135m"
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.step not in MISTAKE_STEPS:
+            raise ConfigError("step", f"unknown step {self.step!r}; choose one of {', '.join(MISTAKE_STEPS)}")
+        needs = {"collect": "runs", "correct": "mistakes", "build": "corrections"}[self.step]
+        if not getattr(self, needs):
+            raise ConfigError(needs, f"is required for the {self.step} step")
 
 
 def _kinds() -> dict[str, type]:
@@ -61,12 +103,13 @@ def _kinds() -> dict[str, type]:
     from mathcoach.train.config import TrainConfig
 
     return {"data": DataConfig, "eval": EvalConfig, "train": TrainConfig, "optimize": OptimizeConfig,
-            "overlap": OverlapStage, "compare": CompareStage}
+            "overlap": OverlapStage, "compare": CompareStage, "mistakes": MistakesStage,
+            "concat": ConcatStage}
 
 
 # Where each kind writes: a file or a directory under the experiment's directory.
 OUTPUT_FIELD = {"data": "output", "eval": "output", "train": "output", "optimize": "output"}
-FILE_KINDS = {"data": ".jsonl", "overlap": ".md", "compare": ".md"}
+FILE_KINDS = {"data": ".jsonl", "overlap": ".md", "compare": ".md", "mistakes": ".jsonl", "concat": ".jsonl"}
 # Settings that name a model: a [models] name there is replaced by its spec.
 MODEL_FIELDS = ("model", "student", "teacher")
 _REF = re.compile(r"^@([A-Za-z_][\w-]*)$")

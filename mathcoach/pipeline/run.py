@@ -176,6 +176,27 @@ def run_stage(stage: Stage, quiet: bool) -> dict:
         with atomic_writer(stage.output) as f:
             f.write(compare_markdown(compare_runs(cfg.a, cfg.b)) + "\n")
         return {}
+    if kind == "concat":
+        rows = 0
+        with atomic_writer(stage.output, "wb") as f:
+            for name in cfg.files:
+                data = Path(name).read_bytes()
+                f.write(data if data.endswith(b"\n") or not data else data + b"\n")
+                rows += data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
+        return {"rows": rows}
+    if kind == "mistakes":
+        from mathcoach.mistakes import run as mistakes
+
+        out = str(stage.output)
+        if cfg.step == "collect":
+            c = mistakes.run_collect(list(cfg.runs), out, list(cfg.exclude))
+            return {"rows": c["wrong"]}
+        if cfg.step == "correct":
+            c = mistakes.run_correct(cfg.mistakes, cfg.corrector, out, cfg.max_calls, cfg.max_usd, cfg.max_tokens,
+                                     cfg.models_file)
+            return {"rows": c["kept"]}
+        c = mistakes.run_build(cfg.corrections, cfg.cot, out, cfg.fields, cfg.match, cfg.seed, cfg.tokenizer)
+        return {"rows": c["rows"]}
     raise ConfigError("experiment", f"stage kind {kind!r} has no runner")
 
 
