@@ -23,30 +23,19 @@ $(BIN)/.installed: pyproject.toml
 		apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: the report's browser tests will skip"
 	touch $@
 
-# The main job: data -> baseline evaluation -> the CPU fine-tuning recipe -> evaluation -> before/after table.
-# The default trains 120 of the recipe's 175 steps, at most 20 minutes (schedule shortened to match): the job takes
-# about 16 minutes on a CPU with bf16, 31 on one without (benchmarks/RESULTS.md, 2026-12-01);
-# `make run QUICK=1` is a few-minute look at the pipeline; TRAIN='' runs the recipe as shipped.
-TRAIN   ?= $(if $(QUICK),--max-minutes 3 --max-steps 24 --eval-steps 12 --eval-problems 16,--max-minutes 20 --max-steps 120)
-TESTN   ?= $(if $(QUICK),10,50)
-RECIPE  ?= configs/train/smollm2_cpu_2x2.toml
-# The data's trace format: the recipe's (train refuses rows written in another); the trained model directory
-# records it, so its evaluation needs no --format.
-FORMAT  ?= columns
+# The main job is one experiment, configs/experiments/quickstart.toml: data -> overlap check -> baseline evaluation
+# -> the CPU fine-tuning recipe -> evaluation -> before/after table, and runs/quickstart/report.html. It trains 120
+# of the recipe's 175 steps, at most 20 minutes: about 16 minutes on a CPU with bf16, 31 on one without
+# (benchmarks/RESULTS.md, 2026-12-01). A re-run skips every finished stage. `make run QUICK=1` is a few-minute
+# look at the pipeline; FULL=1 runs the recipe's whole schedule.
+QUICKSET := --set model.max_minutes=3 --set model.max_steps=24 --set model.eval_steps=12 --set model.eval_problems=16 \
+	--set test.per_cell=10
+FULLSET  := --set model.max_minutes=30 --set model.max_steps=175
 
 install: $(BIN)/.installed
 
 run: $(BIN)/.installed
-	$(BIN)/mathcoach data --op mul --digits 2x2 --per-cell 6000 --split train --format $(FORMAT) --seed 0 \
-		--repeat-hard 2 --shuffle-seed 5 -o $(OUT)/train.jsonl
-	$(BIN)/mathcoach data --op mul --digits 2x2 --per-cell 48 --split val --format $(FORMAT) --seed 0 -o $(OUT)/val.jsonl
-	$(BIN)/mathcoach data --op mul --digits 2x2,3x3 --per-cell $(TESTN) --split test --format $(FORMAT) --seed 0 -o $(OUT)/test.jsonl
-	$(BIN)/mathcoach overlap $(OUT)/train.jsonl $(OUT)/val.jsonl $(OUT)/test.jsonl
-	$(BIN)/mathcoach eval --model smollm2-135m --data $(OUT)/test.jsonl --max-tokens 192 -o $(OUT)/baseline --resume
-	test -f $(OUT)/model/train_results.json || $(BIN)/mathcoach train --config $(RECIPE) --train $(OUT)/train.jsonl \
-		--val $(OUT)/val.jsonl $(TRAIN) -o $(OUT)/model $(if $(wildcard $(OUT)/model/checkpoints),--resume)
-	$(BIN)/mathcoach eval --model $(OUT)/model --data $(OUT)/test.jsonl --max-tokens 400 -o $(OUT)/after --resume
-	$(BIN)/mathcoach compare $(OUT)/baseline $(OUT)/after
+	$(BIN)/mathcoach run configs/experiments/quickstart.toml --dir $(OUT) $(if $(QUICK),$(QUICKSET)) $(if $(FULL),$(FULLSET))
 
 test: $(BIN)/.installed
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest

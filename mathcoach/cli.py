@@ -198,7 +198,7 @@ def _run(ns: argparse.Namespace) -> int:
     from mathcoach.pipeline.experiment import load_experiment
     from mathcoach.pipeline.run import run_experiment
 
-    exp = load_experiment(ns.experiment, ns.dir)
+    exp = load_experiment(ns.experiment, ns.dir, ns.set)
     out = run_experiment(exp, only=ns.only, start=ns.start, dry_run=ns.dry_run, quiet=ns.quiet)
     print(out["plan"])
     if not ns.dry_run:
@@ -353,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", metavar="STAGE", default=None,
                    help="run this stage and every one after it (default: from the first)")
     p.add_argument("--quiet", action="store_true", help="no progress lines or bars, for CI (default: off)")
+    p.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE",
+                   help="override one stage setting, VALUE as TOML (3, true, \"2x2\"); repeatable (default: none)")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("report", help="one self-contained HTML report of run directories",

@@ -161,9 +161,28 @@ def _substitute(value: Any, outputs: dict[str, Path]) -> Any:
     return value
 
 
-def load_experiment(path: str | Path, directory: str | Path | None = None) -> Experiment:
+def apply_overrides(raw: dict, overrides: list[str], path: Path) -> None:
+    """``--set STAGE.KEY=VALUE``: VALUE is read as a TOML value (``3``, ``true``, ``"2x2"``), else as a string."""
+    import tomllib
+
+    for item in overrides:
+        target, sep, value = item.partition("=")
+        stage, dot, key = target.partition(".")
+        if not sep or not dot or not key:
+            raise ConfigError("set", f"{item!r} is not STAGE.KEY=VALUE")
+        if stage not in raw.get("stages", {}):
+            raise ConfigError("set", f"{path} has no stage {stage!r}")
+        try:
+            parsed = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value
+        raw["stages"][stage][key] = parsed
+
+
+def load_experiment(path: str | Path, directory: str | Path | None = None, overrides: list[str] = ()) -> Experiment:
     path = Path(path)
     raw = load_toml(str(path))
+    apply_overrides(raw, list(overrides), path)
     unknown = [k for k in raw if k not in ("experiment", "models", "stages")]
     if unknown:
         raise ConfigError("experiment", f"{path}: unknown section {unknown[0]!r}; use [experiment], [models], "

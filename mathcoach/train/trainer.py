@@ -148,10 +148,11 @@ class Progress(TrainerCallback):
 
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.bar, self.t0, self.tokens0, self.val = None, None, 0, None
+        self.bar, self.t0, self.tokens0, self.val, self.step0 = None, None, 0, None, 0
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.t0, self.tokens0 = time.time(), int(getattr(state, "num_input_tokens_seen", 0) or 0)
+        self.step0 = state.global_step
         if self.tty:
             from tqdm import tqdm
 
@@ -173,6 +174,10 @@ class Progress(TrainerCallback):
         fields = {"loss": f"{logs['loss']:.4f}" if isinstance(logs.get("loss"), (int, float)) else None,
                   "tok/s": f"{tokens / elapsed:,.0f}" if tokens else None,
                   "val": f"{100 * self.val:.1f}%" if self.val is not None else None}
+        done = state.global_step - self.step0
+        if self.bar is None and done > 0 and state.max_steps:  # tqdm shows its own ETA; a log line needs one
+            left = elapsed / done * (state.max_steps - state.global_step)
+            fields["eta"] = f"{int(left // 60)}m{int(left % 60):02d}s"
         fields = {k: v for k, v in fields.items() if v is not None}
         if self.bar is not None:
             self.bar.set_postfix(fields, refresh=True)
