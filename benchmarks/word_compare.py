@@ -157,7 +157,7 @@ def main() -> int:
         if not (out / "mathcoach.json").is_file():
             sh("train", "--train", str(path), "--val", str(d / f"val_{style}.jsonl"), "--model", base, *common_train,
                *tools, "-o", str(out), log=d / f"{arm}.log")
-        summary["arms"][arm] = {"train": json.loads((out / "results.json").read_text())}
+        summary["arms"][arm] = {"train": json.loads((out / "train_results.json").read_text())}
         for t in tests:
             name = Path(t).parent.name
             run = d / f"{arm}-{name}"

@@ -101,3 +101,34 @@ def test_a_screenshot_of_the_report_is_saved(experiment, tmp_path):
     shot = tmp_path / "report.png"
     _browser((experiment / "report.html").as_uri(), tmp_path, f"--screenshot={shot}", "--window-size=1280,1800")
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_an_optimizer_run_shows_its_trajectory_and_winning_message(tmp_path):
+    from mathcoach.optimize.config import OptimizeConfig
+    from mathcoach.optimize.search import run_optimize
+    from mathcoach.report.collect import collect
+    from tests.helpers.scripted import ScriptedStudent, ScriptedTeacher, prompts
+
+    files = {}
+    for split, n in (("train", 20), ("val", 16), ("test", 16)):
+        files[split] = tmp_path / f"{split}.jsonl"
+        assert main(["data", "--digits", "2x2", "--per-cell", str(n), "--split", split, "-o", str(files[split])]) == 0
+    cfg = OptimizeConfig(student="scripted", teacher="scripted", train=str(files["train"]), val=str(files["val"]),
+                         test=str(files["test"]), rounds=2, candidates=2, minibatch=8, output=str(tmp_path / "opt"))
+    run, _ = run_optimize(cfg, ScriptedStudent(), ScriptedTeacher({1: prompts(40, 60), 2: prompts(80, 90)}), quiet=True)
+    [entry] = collect([str(run)])["runs"]
+    assert entry["kind"] == "optimize" and entry["best_prompt"] == (run / "best_system_prompt.txt").read_text()
+    assert any(c["origin"] == "teacher" for c in entry["candidates"])
+    out = tmp_path / "r.html"
+    assert main(["report", str(run), "-o", str(out)]) == 0
+    if CHROMIUM:
+        dom, _ = _browser(out.as_uri(), tmp_path, "--dump-dom")
+        section = dom.split('id="optimizer"', 1)[1].split("</div>", 1)[0]
+        assert "<svg" in section and "SKILL=" in section  # the trajectory and the winning message
+        assert _shown(dom)[1] == len((run / "samples.jsonl").read_text().splitlines())
+
+
+@needs_browser
+def test_two_runs_side_by_side_list_the_items_each_got_right(experiment, tmp_path):
+    dom, _ = _browser((experiment / "report.html").as_uri(), tmp_path, "--dump-dom")
+    assert 'id="mcnemar"' in dom and 'id="list-a"' in dom and 'id="list-b"' in dom

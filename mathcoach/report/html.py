@@ -165,12 +165,15 @@ function compare() {
   if (!a || !b) { $('#compare').innerHTML = ''; return; }
   const first = r => Object.fromEntries(r.samples.filter(s => s.sample === 0 && s.correct !== null).map(s => [s.id, s]));
   const A = first(a), B = first(b), ids = Object.keys(A).filter(i => i in B);
-  let both = 0, onlyA = 0, onlyB = 0, neither = 0;
+  let both = 0, onlyA = 0, onlyB = 0, neither = 0; const listA = [], listB = [];
   for (const i of ids) { const x = A[i].correct, y = B[i].correct;
-    if (x && y) both++; else if (x) onlyA++; else if (y) onlyB++; else neither++; }
+    if (x && y) both++; else if (x) { onlyA++; listA.push(i); } else if (y) { onlyB++; listB.push(i); } else neither++; }
+  const items = (l) => l.slice(0, 100).map(i => `<code>${esc(i)}</code>`).join(' ') + (l.length > 100 ? ' …' : '');
   $('#compare').innerHTML = `<table><tr><th>shared problems</th><th>both right</th><th>only A</th><th>only B</th>
     <th>neither</th><th>McNemar p</th></tr><tr><td>${ids.length}</td><td>${both}</td><td id="only-a">${onlyA}</td>
-    <td id="only-b">${onlyB}</td><td>${neither}</td><td id="mcnemar">${binom(onlyA, onlyA + onlyB).toPrecision(3)}</td></tr></table>`;
+    <td id="only-b">${onlyB}</td><td>${neither}</td><td id="mcnemar">${binom(onlyA, onlyA + onlyB).toPrecision(3)}</td></tr></table>
+    <p>right only in A: <span id="list-a">${items(listA) || '-'}</span></p>
+    <p>right only in B: <span id="list-b">${items(listB) || '-'}</span></p>`;
 }
 
 function costs() {
