@@ -70,33 +70,17 @@ def test_a_failing_program_scores_nothing_and_keeps_its_reason(reply, reason):
 
 
 def _program_server(variant):
-    """An OpenAI-compatible endpoint on loopback whose replies are PAL programs, chosen by ``variant(a, b)``."""
-    import json
+    """An OpenAI-compatible endpoint on loopback whose replies are PAL programs, chosen by ``variant(a, b)`` (or
+    ``variant(a, b, seed)``, by the request's sampling seed)."""
     import re
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
+    from tests.helpers.reply_server import reply_server
 
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            a, b = map(int, re.findall(r"\d+", body["messages"][-1]["content"])[:2])
-            text = variant(a, b, body.get("seed")) if variant.__code__.co_argcount == 3 else variant(a, b)
-            data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                               "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                            "finish_reason": "stop"}],
-                               "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def reply(body):
+        a, b = map(int, re.findall(r"\d+", body["messages"][-1]["content"])[:2])
+        return variant(a, b, body.get("seed")) if variant.__code__.co_argcount == 3 else variant(a, b)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    return reply_server(reply)
 
 
 KINDS = ("right", "wrong", "raises", "network", "no code")
