@@ -128,6 +128,7 @@ def test_a_tiny_experiment_runs_end_to_end_and_skips_what_is_unchanged(tiny_mode
     first = _records(d)
     assert set(first) == {"train_data", "val_data", "test_data", "contamination", "baseline", "finetune", "after",
                           "gain"}
+    assert first["baseline"]["inputs"]["data"] == {"stage": "test_data", "key": first["test_data"]["key"]}
     results = json.loads((d / "after" / "results.json").read_text())
     assert "finetune" in json.dumps(results["model"])  # the trained stage's output is what was evaluated
     assert results["metrics"]["overall"]["items"] == 12 and "| all | 12 |" in (d / "gain.md").read_text()

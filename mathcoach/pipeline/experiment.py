@@ -271,21 +271,28 @@ def _build(path: Path, sname: str, kind: str, cls: type, settings: dict, outputs
         raise ConfigError("experiment", f"{path}: stages.{sname}: {e}") from None
 
 
+def stage_inputs(stage: Stage, keys: dict[str, str]) -> dict:
+    """The stage's settings with each "@stage" replaced by that stage's key and each existing file by its sha256:
+    what a finished stage records, and what its key is the hash of."""
+
+    def canon(v: Any) -> Any:
+        if isinstance(v, str) and _REF.match(v):
+            return {"stage": _REF.match(v)[1], "key": keys[_REF.match(v)[1]]}
+        if isinstance(v, str) and Path(v).is_file():
+            return {"file": v, "sha256": hashlib.sha256(Path(v).read_bytes()).hexdigest()}
+        if isinstance(v, list):
+            return [canon(x) for x in v]
+        return v
+
+    return {k: canon(v) for k, v in sorted(stage.settings.items())}
+
+
 def stage_key(stage: Stage, keys: dict[str, str]) -> str:
     """What decides whether a finished stage is still valid: its kind and settings, the keys of the stages it
     reads (so a changed stage re-runs everything downstream of it), and the bytes of every file it reads that no
     stage wrote."""
     from mathcoach import __version__
 
-    def canon(v: Any) -> Any:
-        if isinstance(v, str) and _REF.match(v):
-            return {"stage": keys[_REF.match(v)[1]]}
-        if isinstance(v, str) and Path(v).is_file():
-            return {"file": hashlib.sha256(Path(v).read_bytes()).hexdigest()}
-        if isinstance(v, list):
-            return [canon(x) for x in v]
-        return v
-
-    blob = json.dumps({"kind": stage.kind, "settings": {k: canon(v) for k, v in sorted(stage.settings.items())},
-                       "mathcoach": __version__}, sort_keys=True, default=str)
+    blob = json.dumps({"kind": stage.kind, "settings": stage_inputs(stage, keys), "mathcoach": __version__},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

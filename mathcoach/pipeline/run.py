@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mathcoach.config import ConfigError
 from mathcoach.io import atomic_writer, write_json
-from mathcoach.pipeline.experiment import Experiment, Stage, stage_key
+from mathcoach.pipeline.experiment import Experiment, Stage, stage_inputs, stage_key
 
 
 def _record_path(exp: Experiment, stage: Stage) -> Path:
@@ -234,7 +234,8 @@ def run_experiment(exp: Experiment, only: str | None = None, start: str | None =
         summary = run_stage(s, quiet)
         seconds = round(time.time() - t0, 1)
         write_json(_record_path(exp, s), {"stage": s.name, "kind": s.kind, "key": key, "seconds": seconds,
-                                          "finished": time.time(), "output": str(s.output), "summary": summary})
+                                          "finished": time.time(), "output": str(s.output), "summary": summary,
+                                          "inputs": stage_inputs(s, keys)})
         ran.append(s.name)
         table.append((s.name, s.kind, "ran", seconds, _short(summary)))
     report = None
