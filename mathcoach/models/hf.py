@@ -145,9 +145,9 @@ class HFBackend:
         prompt repeats the same shots in every row; without this each row prefills them again, which on a CPU costs
         more than the decoding (8 GSM8K shots are ~1,000 tokens a row)."""
         torch = self.torch
-        ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        if len(ids) < 2 or not self.prefix_cache:
+        if len(prompts) < 2 or not self.prefix_cache:
             return None
+        ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
         n = 0
         shortest = min(len(x) for x in ids)
         while n < shortest - 1 and all(x[n] == ids[0][n] for x in ids):

@@ -52,10 +52,10 @@ def select(exp: Experiment, only: str | None, start: str | None) -> list[Stage]:
     return list(exp.stages)
 
 
-def _count_rows(stage: Stage, exp: Experiment, est: dict) -> int | None:
+def _count_rows(stage: Stage) -> int | None:
     """Problems a data stage writes, or a file holds."""
     cfg = stage.config
-    if stage.kind == "data":
+    if stage.kind == "data":  # estimate() calls it for data stages only
         if cfg.source == "word":
             return cfg.count
         if cfg.source == "gsm8k":
@@ -74,7 +74,7 @@ def estimate(exp: Experiment, stage: Stage, rows: dict[str, int | None]) -> dict
     cfg, kind = stage.config, stage.kind
     out = {"calls": 0, "tokens": 0, "usd": 0.0, "rows": None}
     if kind == "data":
-        out["rows"] = _count_rows(stage, exp, out)
+        out["rows"] = _count_rows(stage)
     elif kind == "eval":
         n = _rows_of(cfg.data, stage, rows)
         n = min(n, cfg.limit) if n is not None and cfg.limit else n
