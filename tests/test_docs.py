@@ -21,7 +21,7 @@ def test_the_package_tree_lists_every_module_and_only_those():
 
 def test_the_format_table_is_the_formats_of_the_code():
     table = (REPO / "docs" / "formats.md").read_text()
-    rows = re.findall(r"^\| `([a-z]+)` \| ([a-z, ]+) \|", table, flags=re.M)
+    rows = re.findall(r"^\| `([a-z0-9]+)` \| ([a-z, ]+) \|", table, flags=re.M)
     documented = {(fmt, op.strip()) for fmt, ops in rows for op in ops.split(",")}
     expand = {"all": list(FORMATS)}
     documented = {(f, o) for f, op in documented for o in expand.get(op, [op])}

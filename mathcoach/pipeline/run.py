@@ -60,7 +60,7 @@ def _count_rows(stage: Stage) -> int | None:
             return cfg.count
         if cfg.source == "gsm8k":
             return _lines(cfg.input)
-        return cfg.per_cell * len(cfg.cells) * cfg.repeat_hard
+        return cfg.per_cell * len(cfg.cells) * cfg.repeat_hard + cfg.refusals
     return None
 
 

@@ -7,6 +7,9 @@ Example: ``extract("... so the total is **3,034**.\\nAnswer: 3,034.")`` -> Extra
 * flexible: the last number anywhere in the text.
 Both return ``None`` when nothing is found -- never a default number (unlike parsers that turn "no answer"
 into 0 and so score it right whenever the gold is 0). Division answers are "q R r" pairs.
+* a refusal: a reply whose last line starts ``Refused:`` (``REFUSAL``, what a specialist writes for a question it
+  cannot answer) is no answer, whatever numbers stand before it, and is right only where the gold is
+  ``REFUSE`` (a question that must be refused).
 ANSWER_VERSION is written into every result so scores from different checker versions are never mixed.
 """
 
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 ANSWER_VERSION = "1"
+REFUSAL = "Refused: I only multiply two whole numbers."
+REFUSE = "refuse"  # the gold of a question that must be refused
 
 # A number: optional sign, digits possibly grouped by , or a (thin/no-break) space in threes, optional decimals.
 _NUM = r"[-−–]?(?:\d{1,3}(?:[,\u00a0\u202f\u2009 ]\d{3})+|\d+)(?:\.\d+)?"
@@ -37,6 +42,12 @@ _ANY_PAIR = re.compile(_PAIR)
 class Extraction:
     strict: str | None
     flexible: str | None
+    refused: bool = False
+
+
+def is_refusal(text: str | None) -> bool:
+    lines = [ln for ln in str(text or "").splitlines() if ln.strip()]
+    return bool(lines) and lines[-1].lstrip().lower().startswith("refused:")
 
 
 def normalize_number(s: str | float | int | None) -> str | None:
@@ -76,6 +87,8 @@ def extract(text: str | None, pair: bool = False) -> Extraction:
     """Strict and flexible answers from ``text``; ``pair=True`` reads quotient-remainder answers."""
     if not text:
         return Extraction(None, None)
+    if is_refusal(text):
+        return Extraction(None, None, refused=True)
     lines = str(text).splitlines() or [""]
     strict_re, loose_re = (_STRICT_PAIR, _ANY_PAIR) if pair else (_STRICT_NUM, _ANY_NUM)
     strict = loose = None
@@ -103,10 +116,18 @@ def _last(pattern: re.Pattern, text: str) -> re.Match | None:
 
 
 def matches(pred: str | None, gold: str) -> bool:
-    """Exact numeric equality; a missing prediction is never right."""
-    if pred is None:
+    """Exact numeric equality; a missing prediction is never right, and a number is never right for ``REFUSE``
+    (``judge`` scores refusals)."""
+    if pred is None or gold == REFUSE:
         return False
     if is_pair(gold):
         return pred == gold
     g, p = normalize_number(gold), normalize_number(pred)
     return g is not None and p is not None and Decimal(g) == Decimal(p)
+
+
+def judge(e: Extraction, gold: str | None, strict: bool = True) -> bool:
+    """Is extraction ``e`` right for ``gold``: a refusal for ``REFUSE``, else the number (strict or flexible)."""
+    if gold == REFUSE:
+        return e.refused
+    return matches(e.strict if strict else e.flexible, gold)

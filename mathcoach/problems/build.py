@@ -27,6 +27,7 @@ from mathcoach.problems.phrasings import PHRASINGS, phrasing_ids
 from mathcoach.problems.problem import OPS, Problem
 from mathcoach.problems.traces import FORMATS, FormatError, check_format, render_checked
 from mathcoach.problems.word import STYLES
+from mathcoach.problems.wordings import REFUSAL_KINDS, UNSEEN_KINDS, refusal_question
 
 SOURCES = ("generated", "gsm8k", "word")
 
@@ -42,8 +43,10 @@ class DataConfig:
     format: str = opt("long", help="worked-solution format: " + "|".join(sorted({f for fs in FORMATS.values() for f in fs}))
                       + "; mul has them all, add/sub/div long|plain", metavar="FMT")
     seed: int = opt(0, help="random seed; same seed and settings give the same file byte for byte")
-    phrasing: str | None = opt(None, help="use only this question phrasing, e.g. for a held-out test: "
-                               + "; ".join(f"{op} {'|'.join(PHRASINGS[op])}" for op in OPS), metavar="NAME")
+    phrasing: str | None = opt(None, help="use only these question phrasings (comma-separated), e.g. for a held-out "
+                               "test: " + "; ".join(f"{op} {'|'.join(PHRASINGS[op])}" for op in OPS)
+                               + "; mul also free (generated wordings) and unseen (held-out wordings: unseen:KIND, "
+                               + "|".join(UNSEEN_KINDS) + ")", metavar="NAME[,NAME]")
     hold_out_phrasing: str | None = opt(None, help="never use this phrasing (keep it for evaluation)", metavar="NAME")
     system: str | None = opt(None, help="system message added to every row, as TEXT or @FILE", metavar="TEXT|@FILE")
     verify: bool = opt(True, help="re-check every row's trace with the step checker before writing")
@@ -58,6 +61,9 @@ class DataConfig:
     style: str = opt("cot", help="word-problem solution style: cot (The answer is N.) | calculator (<<expr=value>> "
                      "kept) | python (PAL def solution(), kept only if it runs to the gold answer)", choices=STYLES)
     count: int = opt(7473, help="synthetic word problems to write with --source word", metavar="N")
+    refusals: int = opt(0, help="also write N questions that are not a product of two whole numbers, answered by "
+                        "the refusal line (kinds " + "|".join(REFUSAL_KINDS) + "; held-out wordings when every "
+                        "--phrasing is unseen)", metavar="N")
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -84,13 +90,24 @@ class DataConfig:
             raise ConfigError("per_cell", f"must be 0 or more, got {self.per_cell}")
         if self.split not in SPLITS:
             raise ConfigError("split", f"unknown split {self.split!r}; choose one of {', '.join(SPLITS)}")
-        known = phrasing_ids(self.op)
-        for name in ("phrasing", "hold_out_phrasing"):
-            value = getattr(self, name)
-            if value is not None and value not in known:
-                raise ConfigError(name, f"unknown phrasing {value!r} for {self.op}; choose one of {', '.join(known)}")
-        if self.phrasing and self.phrasing == self.hold_out_phrasing:
+        known = phrasing_ids(self.op, free=True)
+        if self.phrasing:
+            names = [p.strip() for p in self.phrasing.split(",") if p.strip()]
+            self.phrasing_list = [x for p in names for x in ([f"unseen:{k}" for k in UNSEEN_KINDS] if p == "unseen"
+                                                             else [p])]
+            for value in self.phrasing_list:
+                if value not in known:
+                    raise ConfigError("phrasing", f"unknown phrasing {value!r} for {self.op}; choose one of "
+                                      f"{', '.join(known)}, unseen")
+        if self.hold_out_phrasing is not None and self.hold_out_phrasing not in known:
+            raise ConfigError("hold_out_phrasing", f"unknown phrasing {self.hold_out_phrasing!r} for {self.op}; "
+                              f"choose one of {', '.join(known)}")
+        if self.phrasing and self.hold_out_phrasing in self.phrasing_list:
             raise ConfigError("phrasing", "is the phrasing you hold out; pick another or drop --hold-out-phrasing")
+        if self.refusals < 0:
+            raise ConfigError("refusals", f"must be 0 or more, got {self.refusals}")
+        if self.refusals and (self.op != "mul" or self.source != "generated"):
+            raise ConfigError("refusals", "needs --op mul and generated data (a multiplication specialist's refusals)")
         if self.repeat_hard < 1:
             raise ConfigError("repeat_hard", f"must be 1 or more, got {self.repeat_hard}")
         if self.repeat_hard > 1 and self.op != "mul":
@@ -110,8 +127,34 @@ class DataConfig:
 
     def phrasings(self) -> list[str]:
         if self.phrasing:
-            return [self.phrasing]
+            return self.phrasing_list
         return [p for p in PHRASINGS[self.op] if p != self.hold_out_phrasing]
+
+
+def refusal_rows(n: int, split: str, seed: int, grammar: str, system: str | None) -> list[str]:
+    """``n`` JSONL rows of questions that must be refused, kinds in turn; a question belongs to the split its
+    text hashes to (as problems do by their operands), so train, val and test never share one."""
+    import random
+
+    from mathcoach.problems.answer import REFUSAL, REFUSE
+    from mathcoach.problems.generate import split_of_text
+
+    rng = random.Random(f"mathcoach:{seed}:{split}:refusals:{grammar}")
+    lines, seen, tries = [], set(), 0
+    while len(lines) < n and tries < 100 * n + 1000:
+        tries += 1
+        kind = REFUSAL_KINDS[tries % len(REFUSAL_KINDS)]
+        q = refusal_question(grammar, kind, rng)
+        # the held-out grammar is disjoint by construction; the training grammar's questions are split by text
+        if (grammar == "train" and split_of_text(q) != split) or q in seen:
+            continue
+        seen.add(q)
+        messages = ([{"role": "system", "content": system}] if system else []) + [
+            {"role": "user", "content": q}, {"role": "assistant", "content": REFUSAL}]
+        meta = {"id": f"refuse-{split}-{seed}-{len(lines)}", "source": "refusal", "kind": kind, "answer": REFUSE,
+                "split": split, "grammar": grammar, "seed": seed}
+        lines.append(json.dumps({"messages": messages, "meta": meta}, ensure_ascii=False) + "\n")
+    return lines
 
 
 class VerificationError(RuntimeError):
@@ -187,7 +230,7 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
         bar = tqdm(total=expected_rows, unit="row", file=sys.stderr, disable=None)
     per_cell = defaultdict(list)
     reports: list = []
-    rows = 0
+    rows = refused_rows = 0
     mixing = cfg.repeat_hard > 1 or cfg.shuffle_seed is not None
     held: list[bytes] = []  # only when mixing: repeats and a shuffle need every row before the first is written
     hard: list[bool] = []
@@ -204,6 +247,18 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
                 per_cell[cell].append(n_carries)
             if bar is not None:
                 bar.update(len(stats))
+        if cfg.refusals:
+            grammar = "unseen" if cfg.phrasing and all(p.startswith("unseen:") for p in cfg.phrasing_list) else "train"
+            extra = [line.encode() for line in refusal_rows(cfg.refusals, cfg.split, cfg.seed, grammar, cfg.system)]
+            refused_rows = len(extra)
+            rows += refused_rows
+            if mixing:
+                held += extra
+                hard += [False] * len(extra)
+            else:
+                block = b"".join(extra)
+                f.write(block)
+                sha.update(block)
         if mixing:
             mixed = mix_rows(held, hard, cfg.repeat_hard, cfg.shuffle_seed)
             rows = len(mixed)
@@ -220,7 +275,7 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
     ]
     return {"output": str(cfg.output), "rows": rows, "sha256": sha.hexdigest(), "cells": cells,
             "op": cfg.op, "format": cfg.format, "split": cfg.split, "seed": cfg.seed, "verified": cfg.verify,
-            "repeat_hard": cfg.repeat_hard, "shuffle_seed": cfg.shuffle_seed}
+            "repeat_hard": cfg.repeat_hard, "shuffle_seed": cfg.shuffle_seed, "refusals": refused_rows}
 
 
 def summary_table(summary: dict) -> str:
@@ -228,7 +283,9 @@ def summary_table(summary: dict) -> str:
     lines = ["| cell | rows | carries per problem (mean) | note |", "|---|---:|---:|---|"]
     lines += [f"| {c['cell']} | {c['rows']} | {c['mean_carries']:.2f} | {c['note']} |" for c in summary["cells"]]
     verified = "verified by the step checker" if summary["verified"] else "NOT verified"
-    extra = summary["rows"] - sum(c["rows"] for c in summary["cells"])
+    if summary.get("refusals"):
+        lines.append(f"| refusals | {summary['refusals']} | | questions that must be refused |")
+    extra = summary["rows"] - sum(c["rows"] for c in summary["cells"]) - summary.get("refusals", 0)
     if extra:
         lines.append(f"| hard copies | {extra} | | rows whose column sum reaches 100, written "
                      f"{summary['repeat_hard']} times in all |")

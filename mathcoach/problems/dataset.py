@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from mathcoach.errors import DataError
-from mathcoach.problems.answer import ANSWER_VERSION, normalize_number
+from mathcoach.problems.answer import ANSWER_VERSION, REFUSE, normalize_number
 from mathcoach.problems.problem import OPS, Problem
 from mathcoach.problems.traces import format_of, render
 
@@ -90,8 +90,9 @@ class Item:
     question: str
     answer: str | None  # canonical gold answer (answer.normalize_number), None if the file has none
     problem: Problem | None  # set for generated arithmetic rows
-    source: str  # "mathcoach", "gsm8k", "svamp", "question"
+    source: str  # "mathcoach", "gsm8k", "svamp", "question", "refusal"
     format: str | None = None  # the trace format a generated row was written in
+    tag: str | None = None  # what a report groups a non-generated row by (a refusal's kind)
 
 
 def item_from_row(row: dict, n: int, path: str = "") -> Item:
@@ -115,6 +116,8 @@ def item_from_row(row: dict, n: int, path: str = "") -> Item:
         return Item(str(row.get("id", n)), row["question"], normalize_number(gold), None, "question")
     if isinstance(row.get("messages"), list):
         user = [m.get("content", "") for m in row["messages"] if isinstance(m, dict) and m.get("role") == "user"]
+        if user and isinstance(meta, dict) and meta.get("answer") == REFUSE:  # a question that must be refused
+            return Item(str(meta.get("id", n)), user[0], REFUSE, None, "refusal", tag=meta.get("kind"))
         if user:  # a word-problem row (tools/worddata.py) carries its gold in meta.answer
             gold = normalize_number(meta.get("answer")) if isinstance(meta, dict) else None
             source = str(meta.get("source", "question")) if isinstance(meta, dict) and gold is not None else "question"

@@ -64,7 +64,16 @@ def split_of(op: str, a: int, b: int) -> str:
 
 
 def _split_of_key(op: str, x: int, y: int) -> str:
-    h = hashlib.blake2b(f"{op}:{x}:{y}".encode(), digest_size=8, key=_SPLIT_KEY).digest()
+    return _bucket(f"{op}:{x}:{y}")
+
+
+def split_of_text(text: str) -> str:
+    """The split of a question that is not an operand pair (a refusal), by its whitespace-folded lower-case text."""
+    return _bucket("text:" + " ".join(text.lower().split()))
+
+
+def _bucket(key: str) -> str:
+    h = hashlib.blake2b(key.encode(), digest_size=8, key=_SPLIT_KEY).digest()
     u = int.from_bytes(h, "big") % 100
     return "test" if u < 10 else "val" if u < 20 else "train"
 

@@ -2,10 +2,13 @@
 
 Example: ``render_question("mul", "product_of", 37, 82)`` -> "Compute the product of 37 and 82."
 One phrasing can be held out of training (``--hold-out-phrasing``) and used alone at evaluation
-(``--phrasing``) to test whether a gain survives a wording the model never saw.
+(``--phrasing``) to test whether a gain survives a wording the model never saw. Multiplication also has the
+generated wordings of wordings.py: ``free`` (the training grammar) and ``unseen:KIND`` (held out).
 """
 
 from __future__ import annotations
+
+from mathcoach.problems.wordings import is_wording, render_wording, wording_ids
 
 PHRASINGS: dict[str, dict[str, str]] = {
     "mul": {
@@ -39,9 +42,12 @@ PHRASINGS: dict[str, dict[str, str]] = {
 }
 
 
-def phrasing_ids(op: str) -> list[str]:
-    return list(PHRASINGS[op])
+def phrasing_ids(op: str, free: bool = False) -> list[str]:
+    """The fixed templates; with ``free``, multiplication's generated wordings too (wordings.py)."""
+    return list(PHRASINGS[op]) + (wording_ids() if free and op == "mul" else [])
 
 
 def render_question(op: str, phrasing: str, a: int, b: int) -> str:
+    if op == "mul" and is_wording(phrasing):
+        return render_wording(phrasing, a, b)
     return PHRASINGS[op][phrasing].format(a=a, b=b)

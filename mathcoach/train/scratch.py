@@ -30,16 +30,30 @@ CHAT_TEMPLATE = (
 # counterpart of Abacus embeddings (McLeish et al., 2024), kept in the template so eval and serve see it too.
 def _digit_template(emit: str) -> str:
     """ChatML whose user messages have every digit rewritten by the Jinja expression ``emit``, which sees the digit
-    ``ch``, its ``place`` (0 = ones) and ``st.r``, the index of its number in the message (0 = first)."""
+    ``ch``, its ``place`` (0 = ones) and ``st.r``, the index of its number in the message (0 = first).
+
+    A thousands separator (``,``, space, narrow or no-break space, ``'`` or ``_`` between a digit and exactly
+    three more digits) belongs to its number and is dropped, so "4,821" and "4 821" read as the 4821 of "4821":
+    where the separator stood says nothing about the product, and a model should not have to learn each one."""
+    seps = ",' _\u202f\u00a0\u2009"
+    is_sep = (
+        "(ch in \"" + seps + "\" and loop.index0 > 0 and text[loop.index0 - 1] in '0123456789'"
+        " and text[loop.index0 + 1:loop.index0 + 4] | length == 3"
+        " and text[loop.index0 + 1] in '0123456789' and text[loop.index0 + 2] in '0123456789'"
+        " and text[loop.index0 + 3] in '0123456789'"
+        " and (text[loop.index0 + 4:loop.index0 + 5] == '' or text[loop.index0 + 4] not in '0123456789'))"
+    )
     return (
         "{%- macro marked(text) -%}"
         "{%- set ns = namespace(runs=[], n=0) -%}"
         "{%- for ch in text -%}{%- if ch in '0123456789' -%}{%- set ns.n = ns.n + 1 -%}"
+        "{%- elif " + is_sep + " -%}"
         "{%- else -%}{%- if ns.n -%}{%- set ns.runs = ns.runs + [ns.n] -%}{%- endif -%}{%- set ns.n = 0 -%}{%- endif -%}"
         "{%- endfor -%}{%- if ns.n -%}{%- set ns.runs = ns.runs + [ns.n] -%}{%- endif -%}"
         "{%- set st = namespace(r=0, i=0) -%}"
         "{%- for ch in text -%}{%- if ch in '0123456789' -%}"
         "{%- set place = ns.runs[st.r] - st.i - 1 -%}" + emit + "{%- set st.i = st.i + 1 -%}"
+        "{%- elif " + is_sep + " -%}"
         "{%- else -%}{%- if st.i -%}{%- set st.r = st.r + 1 -%}{%- set st.i = 0 -%}{%- endif -%}{{- ch -}}{%- endif -%}"
         "{%- endfor -%}{%- endmacro -%}"
         "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' }}"
@@ -72,7 +86,7 @@ def char_tokenizer(rows: list[dict], digits: str | None = None):
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    chars = set(string.printable) | {"×", "÷", "−"} | set(GREEK_LOWER + GREEK_UPPER)
+    chars = set(string.printable) | set("×÷−·’“”\u202f\u00a0\u2009") | set(GREEK_LOWER + GREEK_UPPER)
     if digits == "tokens":
         chars.update(PLACE_TOKENS[0] + PLACE_TOKENS[1])
     for row in rows:

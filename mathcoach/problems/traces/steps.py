@@ -84,8 +84,8 @@ def rev(n: int, width: int = 0) -> Digits:
 ALIGNED_FRAME = 6  # operand digits every `aligned` (and `places`) trace is padded to: one shape for every cell to 6x6
 
 
-def frame_width(p: Problem) -> int:
-    return max(ALIGNED_FRAME, len(str(p.a)), len(str(p.b)))
+def frame_width(p: Problem, least: int = ALIGNED_FRAME) -> int:
+    return max(least, len(str(p.a)), len(str(p.b)))
 
 
 # Place names without digits (a digit in a name would be read as a step's number), for every place of a product

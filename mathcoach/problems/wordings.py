@@ -1,0 +1,171 @@
+"""Free wordings of "multiply two whole numbers" and of questions that are not that, from two disjoint grammars.
+
+Example: ``render_wording("free", 4821, 307)`` -> e.g. "hey, quick one: 4,821 x 307 = ?" (the training grammar);
+``render_wording("unseen:sentence", 4821, 307)`` -> e.g. "My niece wants to know what 4821 times 307 comes to."
+(a held-out grammar, one kind of variation per name); ``refusal_question("unseen", "div", rng)`` -> a question
+that must be refused.
+
+Why two grammars: a specialist trained on six templates scored 99.7% on them and 40% on four wordings it never
+saw (benchmarks/RESULTS.md, 2026-11-23). ``free`` composes frames, multiplication cues (times, multiplied by,
+product, x, ×, ·, *), thousands separators, case and text around the question; the held-out grammar
+(``UNSEEN_KINDS``) shares none of its frames and none of its surrounding text, so a score on it says whether the
+model finds the two operands wherever they stand. The rule a specialist follows (``product_of_two``): answer
+when the question asks for a product and holds exactly two whole numbers; refuse everything else.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from mathcoach.problems.answer import REFUSAL
+
+# --- the training grammar -------------------------------------------------------------------------------------
+_T_TIMES = ("times", "multiplied by", "x", "*", "×", "·", "X")
+_T_FRAMES = (
+    "What is {a} {t} {b}?", "what's {a} {t} {b}", "{a} {t} {b} = ?", "{a}{t}{b} =", "{a} {t} {b}", "{a} {t} {b}?",
+    "Multiply {a} by {b}.", "multiply {a} and {b}", "Please multiply {a} with {b}.", "Compute the product of {a} "
+    "and {b}.", "the product of {a} and {b}?", "Find {a} {t} {b}.", "How much is {a} {t} {b}?", "Calculate {a} {t} "
+    "{b}", "Evaluate {a} {t} {b}.", "{a} {t} {b} is what?", "If you multiply {a} by {b}, what do you get?",
+    "Give me the product {a} {t} {b}.", "What do you get when {a} is multiplied by {b}?", "Product of {a} and {b}",
+    "{a} {t} {b} equals", "Quick: {a} {t} {b}", "Compute {a}{t}{b}.", "What is the result of {a} {t} {b}?",
+)
+_T_BEFORE = ("", "", "", "Hi! ", "hey, ", "Hello. ", "Question: ", "Quick one: ", "Help me out. ", "OK so ",
+             "I have a question. ", "Homework time! ", "Math check: ")
+_T_AFTER = ("", "", "", " Thanks!", " thx", " Please.", " Show your work.", " I need it fast.", " :)",
+            " Answer please.", " Cheers.")
+
+# --- the held-out grammar: no frame, lead-in or tail appears above ------------------------------------------------
+UNSEEN_KINDS = ("verbs", "order", "symbols", "separators", "case", "context", "sentence")
+_U_FRAMES = {
+    "verbs": ("Work out {a} multiplied by {b}.", "Determine the product of {a} with {b}.", "Tell me {a} times {b}.",
+              "Can you figure out {a} times {b}?", "Solve {a} × {b}.", "I need {a} multiplied by {b}.",
+              "Kindly compute {a} times {b}.", "Figure {a} x {b} for me."),
+    "order": ("Take {a} and multiply it by {b}.", "{a} and {b}: multiply them.", "The product, please, of {a} and "
+              "{b}.", "Times {a} by {b}, what comes out?", "By {b}, multiply {a}.", "{a}, times {b}, gives?"),
+    "symbols": ("{a}·{b}", "({a}) × ({b})", "{a} *{b} =?", "[{a} x {b}]", "{a} × {b} -> ?", "= {a} * {b}",
+                "{a} · {b} ="),
+    "separators": ("Tell me what {a} × {b} makes.", "Need {a} times {b}, thanks.", "{a} multiplied by {b} -- "
+                   "result?"),  # numbers grouped below, also by ' and _, which training never uses
+    "context": ("Good morning! I hope you are well. What is {a} times {b}? Many thanks in advance.",
+                "So, we were arguing at lunch about {a} × {b}. Who is right? Settle it.",
+                "Sorry to bother you -- {a} multiplied by {b}, please; my calculator died."),
+    "sentence": ("My niece wants to know what {a} times {b} comes to.", "For my homework I must find the product of "
+                 "{a} and {b}; can you help?", "Before the meeting starts, could you tell me what {a} multiplied "
+                 "by {b} is?", "The last line of the puzzle reads {a} × {b} and asks for the result."),
+}
+_SEPARATORS = (",", " ", "\u202f", "'", "_")
+
+
+def group(n: int, sep: str = ",") -> str:
+    """4821 -> '4,821' (thousands separated by ``sep``)."""
+    s = str(n)
+    head = len(s) % 3 or 3
+    return sep.join([s[:head]] + [s[i:i + 3] for i in range(head, len(s), 3)])
+
+
+def _case(text: str, rng: random.Random, p: float = 0.25) -> str:
+    r = rng.random()
+    return text.upper() if r < p / 2 else text.lower() if r < p else text
+
+
+def _free(a: int, b: int, rng: random.Random) -> str:
+    sep = rng.choice(",,,, \u202f") if rng.random() < 0.3 else None
+    na, nb = (group(a, sep), group(b, sep)) if sep else (str(a), str(b))
+    core = rng.choice(_T_FRAMES).format(a=na, b=nb, t=rng.choice(_T_TIMES))
+    return _case(rng.choice(_T_BEFORE) + core + rng.choice(_T_AFTER), rng)
+
+
+def _unseen(kind: str, a: int, b: int, rng: random.Random) -> str:
+    if kind not in UNSEEN_KINDS:
+        raise ValueError(f"unknown held-out wording kind {kind!r}; choose one of {', '.join(UNSEEN_KINDS)}")
+    na, nb = str(a), str(b)
+    if kind == "separators":
+        sep = rng.choice(_SEPARATORS)
+        na, nb = group(a, sep), group(b, sep)
+    if kind == "case":  # another held-out frame in a case the training grammar never uses, or in capitals
+        text = rng.choice(_U_FRAMES[rng.choice(("verbs", "order", "context"))]).format(a=na, b=nb)
+        return rng.choice((str.upper, str.title, str.swapcase))(text)
+    return rng.choice(_U_FRAMES[kind]).format(a=na, b=nb)
+
+
+def wording_ids() -> list[str]:
+    return ["free"] + [f"unseen:{k}" for k in UNSEEN_KINDS]
+
+
+def is_wording(phrasing: str) -> bool:
+    return phrasing == "free" or phrasing.startswith("unseen:")
+
+
+def render_wording(phrasing: str, a: int, b: int, seed: int = 0) -> str:
+    """The question for ``a * b`` in ``phrasing`` ("free" or "unseen:KIND"); the same arguments give the same
+    text (the draw is keyed by them, so a file is reproducible byte for byte)."""
+    rng = random.Random(f"wording:{phrasing}:{a}:{b}:{seed}")
+    if phrasing == "free":
+        return _free(a, b, rng)
+    return _unseen(phrasing.removeprefix("unseen:"), a, b, rng)
+
+
+# --- questions that are not "the product of two whole numbers" ----------------------------------------------------
+REFUSAL_KINDS = ("add", "sub", "div", "three", "decimal", "negative", "word", "no_numbers")
+_R = {  # kind -> (training frames, held-out frames); {a} {b} {c} are whole numbers, {x} {y} decimals or negatives
+    "add": (("What is {a} plus {b}?", "{a} + {b} = ?", "Add {a} and {b}.", "the sum of {a} and {b}", "{a}+{b}"),
+            ("Work out {a} added to {b}.", "Tell me {a} + {b}.", "Total of {a} and {b}, please.")),
+    "sub": (("What is {a} minus {b}?", "{a} - {b} = ?", "Subtract {b} from {a}.", "the difference of {a} and {b}"),
+            ("Take {b} away from {a}.", "Tell me {a} − {b}.", "How much is left when {b} is removed from {a}?")),
+    "div": (("What is {a} divided by {b}?", "{a} / {b} = ?", "Divide {a} by {b}.", "{a} ÷ {b}"),
+            ("Split {a} into {b} equal parts.", "Tell me {a} ÷ {b}.", "How many times does {b} go into {a}?")),
+    "three": (("What is {a} x {b} x {c}?", "Multiply {a}, {b} and {c}.", "the product of {a}, {b} and {c}",
+               "{a} * {b} * {c} = ?"),
+              ("Tell me {a} times {b} times {c}.", "Work out {a} × {b} × {c}.")),
+    "decimal": (("What is {x} times {b}?", "{x} * {b} = ?", "Multiply {b} by {x}."),
+                ("Tell me {x} × {b}.", "Work out {b} multiplied by {x}.")),
+    "negative": (("What is {y} times {b}?", "{y} * {b} = ?", "Multiply {b} by {y}.", "{b} x ({y})"),
+                 ("Tell me {y} × {b}.", "Work out {b} multiplied by {y}.")),
+    "word": (("Tom has {a} boxes with {b} apples each. How many apples does he have?",
+              "A bus carries {a} people on each of {b} trips. How many people ride?",
+              "Sara reads {a} pages a day for {b} days. How many pages?"),
+             ("A farmer plants {a} rows of {b} trees. How many trees are there?",
+              "Each of {a} students brings {b} pencils. How many pencils in all?")),
+    "no_numbers": (("What is the product of two numbers?", "Multiply them.", "Hello!", "What is the capital of {w}?",
+              "Can you multiply?", "times", "How many legs does a {w} have?", "Multiply a {w} by a {w}."),
+             ("Tell me a joke about a {w}.", "What is multiplication, {w}?", "Compute the product, please, {w}.",
+              "Describe a {w} in one sentence.")),
+}
+
+
+def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 4) -> str:
+    """A question of ``kind`` that a multiplication specialist must refuse; ``grammar`` is "train" or "unseen"."""
+    frames = _R[kind][0 if grammar == "train" else 1]
+
+    def num() -> int:
+        d = rng.randint(1, digits)
+        return rng.randint(10 ** (d - 1) if d > 1 else 1, 10**d - 1)
+
+    x = f"{num()}.{rng.randint(1, 99)}"
+    y = rng.choice("-−") + str(num())
+    w = rng.choice(_WORDS)
+    text = rng.choice(frames).format(a=num(), b=num(), c=num(), x=x, y=y, w=w)
+    if grammar == "train":
+        return _case(rng.choice(_T_BEFORE) + text + rng.choice(_T_AFTER), rng, 0.2)
+    return text
+
+
+_WORDS = ("cat", "dog", "France", "Peru", "spider", "horse", "Japan", "robot", "teacher", "river", "friend", "bird")
+
+
+_WHOLE = re.compile(r"(?<![\d.,'_\u202f\u00a0\u2009])\d{1,3}(?:[,'_\u202f\u00a0\u2009 ]\d{3})+(?!\d|\.\d)|\d+")
+
+
+def product_of_two(question: str) -> tuple[int, int] | None:
+    """The two operands when ``question`` is answerable under the rule above as far as its numbers go (exactly
+    two whole numbers, no decimal point or sign on either); None otherwise. What the words ask is not judged
+    here: the held-out refusal set is labelled by kind, this only guards generated text against mislabels."""
+    if re.search(r"\d[.]\d|[-−]\d", question):
+        return None
+    nums = [int(re.sub(r"\D", "", m)) for m in _WHOLE.findall(question)]
+    return (nums[0], nums[1]) if len(nums) == 2 else None
+
+
+__all__ = ["REFUSAL", "REFUSAL_KINDS", "UNSEEN_KINDS", "group", "is_wording", "product_of_two", "refusal_question",
+           "render_wording", "wording_ids"]

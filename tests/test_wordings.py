@@ -1,0 +1,144 @@
+"""Free and held-out wordings, refusals, thousands separators in the place-token template, and how the one answer
+checker scores a refusal (issue 18)."""
+
+import json
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+
+from mathcoach.eval.score import aggregate, score_sample
+from mathcoach.models.base import Completion
+from mathcoach.problems import answer as ans
+from mathcoach.problems.dataset import Item, read_items
+from mathcoach.problems.wordings import (
+    _R, _T_FRAMES, _U_FRAMES, REFUSAL_KINDS, UNSEEN_KINDS, group, product_of_two, refusal_question, render_wording,
+    wording_ids,
+)
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "mathcoach", *args], capture_output=True, text=True)
+
+
+def skeleton(text: str) -> str:
+    return re.sub(r"\d+(?:[,'_\u202f ]\d{3})*", "N", text.lower()).strip()
+
+
+@pytest.mark.parametrize("phrasing", wording_ids())
+def test_every_wording_holds_both_operands_and_is_reproducible(phrasing):
+    rng = random.Random(phrasing)
+    for _ in range(60):
+        a, b = rng.randint(1, 10**8 - 1), rng.randint(1, 10**8 - 1)
+        q = render_wording(phrasing, a, b)
+        assert q == render_wording(phrasing, a, b)
+        assert product_of_two(q) in ((a, b), (b, a)), q
+
+
+def test_held_out_wordings_share_no_frame_with_training():
+    train = {skeleton(f.format(a=1, b=2, t=t)) for f in _T_FRAMES for t in ("times", "x", "*", "×", "·")}
+    held = [f for fs in _U_FRAMES.values() for f in fs]
+    shared = {skeleton(f.format(a=1, b=2)) for f in held} & train
+    assert not shared
+    # and no generated held-out question has the skeleton of any generated training question
+    seen_train = {skeleton(render_wording("free", a, 7)) for a in range(1, 3000)}
+    for kind in UNSEEN_KINDS:
+        for a in range(1, 300):
+            s = skeleton(render_wording(f"unseen:{kind}", a, 7))
+            assert s not in seen_train, (kind, s)
+
+
+def test_refusal_questions_are_never_a_plain_product_of_two_whole_numbers():
+    rng = random.Random(0)
+    for kind in REFUSAL_KINDS:
+        for grammar in ("train", "unseen"):
+            for _ in range(30):
+                q = refusal_question(grammar, kind, rng)
+                if kind in ("three", "decimal", "negative", "no_numbers"):
+                    assert product_of_two(q) is None, (kind, q)
+    held = {skeleton(f) for fs in _R.values() for f in fs[1]}
+    assert not held & {skeleton(f) for fs in _R.values() for f in fs[0]}
+
+
+def test_group_writes_thousands():
+    assert group(4821) == "4,821" and group(1234567, " ") == "1 234 567" and group(12) == "12"
+
+
+def test_the_checker_reads_a_refusal_as_no_answer():
+    e = ans.extract("Line 12 = 48\n" + ans.REFUSAL)
+    assert (e.strict, e.flexible, e.refused) == (None, None, True)
+    assert ans.judge(e, ans.REFUSE) and not ans.judge(e, "48")
+    plain = ans.extract("Answer: 48")
+    assert not plain.refused and ans.judge(plain, "48") and not ans.judge(plain, ans.REFUSE)
+    assert not ans.matches("48", ans.REFUSE)
+
+
+def test_scoring_refusals_and_false_refusals():
+    must = Item("r1", "What is 3 plus 4?", ans.REFUSE, None, "refusal", tag="add")
+    must2 = Item("r2", "Hello!", ans.REFUSE, None, "refusal", tag="no_numbers")
+    product = Item("p1", "What is 6 x 7?", "42", None, "question")
+    rows = []
+    for it, text in ((must, ans.REFUSAL), (must2, "Answer: 7"), (product, ans.REFUSAL)):
+        row = score_sample(it, "plain", Completion(text=text))
+        rows.append({"id": it.id, "sample": 0, "gold": it.answer, "cell": None, "phrasing": it.tag, **row})
+    assert [r["correct"] for r in rows] == [True, False, False]
+    assert rows[2]["strict"] is None and rows[2]["refused"]
+    agg = aggregate(rows, 1)
+    assert agg["refusals"]["must_refuse"] == 2 and agg["refusals"]["refused"] == 1
+    assert agg["refusals"]["false_refusals"] == 1
+    assert agg["cells"]["refusal"]["correct"] == 1 and set(agg["phrasings"]) == {"add", "no_numbers", "unlabelled"}
+
+
+def test_data_writes_refusals_split_by_text(tmp_path):
+    out = {}
+    for split in ("train", "val"):
+        path = tmp_path / f"{split}.jsonl"
+        r = cli("data", "--op", "mul", "--digits", "2", "--per-cell", "5", "--split", split, "--format",
+                "carryout8", "--phrasing", "free", "--refusals", "80", "-o", str(path))
+        assert r.returncode == 0, r.stderr
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        refusals = [r for r in rows if r["meta"].get("answer") == ans.REFUSE]
+        assert len(refusals) == 80 and len(rows) == 85
+        assert {r["meta"]["kind"] for r in refusals} == set(REFUSAL_KINDS)
+        assert all(r["messages"][-1]["content"] == ans.REFUSAL for r in refusals)
+        items = read_items(str(path))
+        assert sum(it.answer == ans.REFUSE for it in items) == 80
+        out[split] = {" ".join(r["messages"][0]["content"].lower().split()) for r in refusals}
+    assert not out["train"] & out["val"]
+    held = tmp_path / "held.jsonl"
+    r = cli("data", "--op", "mul", "--digits", "2", "--per-cell", "3", "--split", "test", "--format", "carryout8",
+            "--phrasing", "unseen", "--refusals", "16", "-o", str(held))
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in held.read_text().splitlines()]
+    assert {r["meta"]["grammar"] for r in rows if "grammar" in r["meta"]} == {"unseen"}
+    assert {r["meta"]["phrasing"] for r in rows if "phrasing" in r["meta"]} <= {f"unseen:{k}" for k in UNSEEN_KINDS}
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--phrasing", "unseen:nope"], "phrasing"),
+    (["--refusals", "-1"], "refusals"),
+    (["--op", "add", "--refusals", "3"], "refusals"),
+])
+def test_bad_wording_settings_are_one_line(tmp_path, args, needle):
+    out = tmp_path / "x.jsonl"
+    r = cli("data", "--digits", "2", "--per-cell", "2", *args, "-o", str(out))
+    assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_the_place_token_template_reads_grouped_numbers_as_one():
+    from mathcoach.train.scratch import char_tokenizer
+
+    tok = char_tokenizer([], "tokens")
+
+    def render(q):
+        text = tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True)
+        return text.split("\n", 1)[1].split("<|im_end|>")[0]
+
+    plain = render("What is 4821 x 1234567?")
+    for sep in (",", " ", "\u202f", "'", "_"):
+        assert render(f"What is {group(4821, sep)} x {group(1234567, sep)}?") == plain
+    assert render("a 12, 34") != render("a 1234")  # a comma and a space is a list, not a thousands separator
+    assert render("1,2345").count(",") == 1 and render("2.5 x 3").count(".") == 1
