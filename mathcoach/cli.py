@@ -147,7 +147,7 @@ def _mistakes(ns: argparse.Namespace) -> int:
 
 def _serve(ns: argparse.Namespace) -> int:
     from mathcoach.modeldir import read_record
-    from mathcoach.models import load_model
+    from mathcoach.models import load_model, model_dir_of
     from mathcoach.serve import make_server
 
     if not 0 <= ns.port <= 65535:
@@ -156,11 +156,11 @@ def _serve(ns: argparse.Namespace) -> int:
         raise UsageError(f"--batch-size must be 1 or more, got {ns.batch_size}")
     if ns.adapter and not Path(ns.adapter).is_dir():
         raise UsageError(f"--adapter: directory {ns.adapter} does not exist")
-    record = read_record(ns.adapter) or read_record(ns.model)
+    record = read_record(ns.adapter) or read_record(model_dir_of(ns.model))
     backend = load_model(ns.model, adapter=ns.adapter, models_file=ns.models_file, batch_size=ns.batch_size)
     system = record.system_prompt if record else None
     server = make_server(backend, ns.served_name or ns.model, ns.host, ns.port, max_batch=ns.batch_size,
-                         system=system)
+                         system=system, default_max_tokens=(record.max_new_tokens if record else None) or 512)
     host, port = server.server_address[:2]
     print(f"serving {ns.served_name or ns.model} on http://{host}:{port}/v1", flush=True)
     if record is not None:

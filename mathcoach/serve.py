@@ -75,7 +75,7 @@ class ServeError(UserError):
     """The server cannot start as asked (the port is taken or out of range)."""
 
 
-def parse_chat_request(body: dict) -> list[Request]:
+def parse_chat_request(body: dict, default_max_tokens: int = 512) -> list[Request]:
     msgs = body.get("messages")
     if not isinstance(msgs, list) or not msgs:
         raise BadRequest("'messages' must be a non-empty list")
@@ -97,7 +97,7 @@ def parse_chat_request(body: dict) -> list[Request]:
         n = int(body.get("n") or 1)
         base = Request(
             messages=tuple({"role": m["role"], "content": m["content"]} for m in msgs),
-            max_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens") or 512),
+            max_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens") or default_max_tokens),
             temperature=float(body.get("temperature") if body.get("temperature") is not None else 0.0),
             top_p=float(body.get("top_p") if body.get("top_p") is not None else 1.0),
             stop=stop,
@@ -120,8 +120,10 @@ def with_system(requests: list[Request], system: str | None) -> list[Request]:
 
 
 def make_server(backend, model_name: str, host: str = "127.0.0.1", port: int = 8000, max_batch: int = 16,
-                batch_wait_s: float = 0.1, system: str | None = None) -> ThreadingHTTPServer:
-    """The server, bound but not yet serving; a port that cannot be bound is a ``ServeError``."""
+                batch_wait_s: float = 0.1, system: str | None = None,
+                default_max_tokens: int = 512) -> ThreadingHTTPServer:
+    """The server, bound but not yet serving; a port that cannot be bound is a ``ServeError``.
+    ``default_max_tokens`` is the budget of a request that names none (a model directory's trained need)."""
     try:
         server = ThreadingHTTPServer((host, port), BaseHTTPRequestHandler)
     except (OSError, OverflowError) as e:
@@ -165,7 +167,7 @@ def make_server(backend, model_name: str, host: str = "127.0.0.1", port: int = 8
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if not isinstance(body, dict):
                     raise BadRequest("body must be a JSON object")
-                requests = with_system(parse_chat_request(body), system)
+                requests = with_system(parse_chat_request(body, default_max_tokens), system)
             except (json.JSONDecodeError, BadRequest, ValueError) as e:
                 return self._error(400, str(e))
             job = _Job(requests)

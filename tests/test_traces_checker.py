@@ -183,6 +183,35 @@ def test_carryout_every_group_reads_the_sum_digit_above_from_the_next_group(p):
     assert answer.strip() == str(p.a * p.b)
 
 
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_carryout8_is_carryout_over_frame_8_with_its_zero_lines_short(p):
+    """`carryout8`'s first frame lines are `carryout`'s lines over a frame of 8 (same groups, same field); every
+    later line has d = 0, so each of its groups is just the sum digit above (the next group's ones), and the
+    field grows by that line's ones digit."""
+    body, answer = render(p, "carryout8").rsplit("\nAnswer: ", 1)
+    frame = max(8, len(str(p.a)), len(str(p.b)))
+    lines = body.splitlines()
+    assert len(lines) == 2 * frame and answer.strip() == str(p.a * p.b)
+    above: list[int] = []
+    for k, line in enumerate(lines):
+        if k < frame:
+            groups = re.findall(r"(\D)(\d)(\d)(\d\d)(\d\d)", re.fullmatch(r"..=(\S+) .*", line).group(1))
+            assert len(groups) == frame + 1 and int(line[1]) == p.b // 10**k % 10
+            carry, ones = 0, []
+            for i, (_, a, d, pp, t) in enumerate(groups):
+                up = above[i + 1] if above and i < frame else 0
+                assert int(pp) == int(a) * int(d) and int(t) == int(pp) + up + carry, (line, i)
+                carry, ones = int(t) // 10, ones + [int(t) % 10]
+        else:
+            digits = [int(t) for t in re.findall(r"\D(\d)", re.fullmatch(r".=(\S+) .*", line).group(1))]
+            assert len(digits) == frame + 1 and digits == above[1:] + [0], (k, line)
+            ones = digits
+        field = line.rsplit(" ", 1)[1].rstrip("_")
+        assert len(field) == k + 1 and field == str(p.a * p.b).zfill(2 * frame)[-(k + 1):]
+        above = ones
+
+
 @given(problems(ops=("add", "sub", "div")))
 @settings(max_examples=200)
 def test_column_traces_compose_the_answer(p):

@@ -108,6 +108,21 @@ def test_pretrain_then_sft_is_two_ordinary_runs(tiny_model, tmp_path):
     assert sft["objective"] == "sft" and (sft_out / "mathcoach.json").exists()
 
 
+@pytest.mark.parametrize("tools", ["python", "calculator"])
+def test_validation_with_a_tool_scores_through_it(tiny_model, tmp_path, tools):
+    """--val-tools: validation replies go through the tool (programs run in the sandbox, the calculator loop
+    fills annotations), and the scored rows say so."""
+    style = {"python": "python", "calculator": "calculator"}[tools]
+    rows = tmp_path / f"word_{style}.jsonl"
+    assert main(["data", "--source", "word", "--count", "6", "--style", style, "-o", str(rows)]) == 0
+    out, res = run_train(cfg(tmp_path, tiny_model, train=str(rows), val=str(rows), val_tools=tools, max_steps=1,
+                             eval_steps=1, eval_problems=2, output=str(tmp_path / f"v-{tools}")), quiet=True)
+    samples = [json.loads(line) for line in (out / "val_samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 2 and all("tool" in s and s["correct"] is not None for s in samples)
+    key = "program" if tools == "python" else "calculator"
+    assert all(key in s["tool"] for s in samples)
+
+
 def test_packed_rows_attend_to_each_other_with_cpu_attention(tiny_model):
     """Why --packing is refused without flash attention: the same row scores differently once packed."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -317,6 +332,12 @@ def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     rec = read_record(tmp_path / "further")
     assert rec.template == "tokens" and rec.format == "carryout" and rec.base_model == str(tmp_path / "s")
     assert (tmp_path / "further" / "tokenizer.json").read_text() == (tmp_path / "s" / "tokenizer.json").read_text()
+    # the longest validation reply is recorded, and eval without --max-tokens generates that far, not 512
+    longest = max(len(json.loads(line)["messages"][-1]["content"]) for line in val.read_text().splitlines())
+    assert longest + 16 <= rec.max_new_tokens <= longest + 40  # one token per character, plus the end of turn
+    assert main(["eval", "--model", str(tmp_path / "further"), "--data", str(val), "-o", str(tmp_path / "ev"),
+                 "--no-progress"]) == 0
+    assert json.loads((tmp_path / "ev" / "config.json").read_text())["max_tokens"] == rec.max_new_tokens
 
 
 @pytest.mark.parametrize("extra,needle", [

@@ -35,7 +35,8 @@ class EvalConfig:
     samples: int = opt(1, help="samples per problem; >1 adds majority vote and pass@k", metavar="N")
     temperature: float | None = opt(None, help="sampling temperature (default: 0 = greedy for 1 sample, 0.7 for more)")
     top_p: float = opt(1.0, help="nucleus sampling mass")
-    max_tokens: int = opt(512, help="most tokens generated per answer (long 4x4 traces need ~400)", metavar="N")
+    max_tokens: int | None = opt(None, help="most tokens generated per answer (default: the model directory's longest "
+                                 "trained reply, else 512; long 4x4 traces need ~400)", metavar="N")
     batch_size: int = opt(64, help="requests per batch for local models; a CPU decode step costs about the same at 64 "
                           "as at 16, so wide batches nearly double throughput (benchmarks/RESULTS.md)", metavar="N")
     concurrency: int = opt(8, help="parallel calls for API models", metavar="N")
@@ -69,7 +70,7 @@ class EvalConfig:
             raise ConfigError("format", f"unknown format {self.format!r}; choose one of {', '.join(ALL_FORMATS)}")
         for name, low in (("few_shot", 0), ("samples", 1), ("max_tokens", 1), ("batch_size", 1), ("concurrency", 1),
                           ("max_retries", 0)):
-            if getattr(self, name) < low:
+            if getattr(self, name) is not None and getattr(self, name) < low:
                 raise ConfigError(name, f"must be {low} or more, got {getattr(self, name)}")
         if self.limit is not None and self.limit < 1:
             raise ConfigError("limit", f"must be 1 or more, got {self.limit}")

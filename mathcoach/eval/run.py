@@ -26,6 +26,7 @@ from mathcoach.eval.score import Sampling, aggregate, ask_and_score, resolve_for
 from mathcoach.home import home
 from mathcoach.io import JsonlLog, read_jsonl_whole_lines, write_json
 from mathcoach.modeldir import read_record
+from mathcoach.models import model_dir_of
 from mathcoach.problems.answer import ANSWER_VERSION
 from mathcoach.problems.checker import CHECKER_VERSION
 from mathcoach.problems.dataset import Item, read_items
@@ -104,8 +105,10 @@ def run_eval(cfg: EvalConfig, backend=None, quiet: bool = False) -> tuple[Path, 
         raise ConfigError("data", f"{cfg.data} holds no problems")
     if any(it.answer is None for it in items):
         raise ConfigError("data", f"{cfg.data} has rows without a gold answer; nothing could be scored")
-    record = read_record(cfg.adapter) or read_record(cfg.model)
+    record = read_record(cfg.adapter) or read_record(model_dir_of(cfg.model))
     where = cfg.adapter or cfg.model
+    if cfg.max_tokens is None:  # resolved before config.json is written, so a resumed run compares the real budget
+        cfg.max_tokens = (record.max_new_tokens if record else None) or 512
     fmt, fmt_source = resolve_format(cfg, record.format if record else None, items, where, quiet)
     system = read_text_or_file("system", cfg.system)
     if system is None and record is not None:  # a model fine-tuned with a system message is asked with it

@@ -63,6 +63,16 @@ def parse_model(name: str, settings: dict | None = None) -> tuple[str, dict]:
                          "openrouter:MODEL, or a name from the models file")
 
 
+def model_dir_of(name: str | None) -> str | None:
+    """Where a model name's directory is, for reading its record: a shipped model's weights directory (so
+    ``mathcoach-mul`` is scored in its trained format), else the name itself (a directory, or an API name that
+    has no record)."""
+    if name and name in ALIASES and ALIASES[name].startswith("mathcoach.models.shipped:"):
+        module, fn = ALIASES[name].split(":")
+        return str(getattr(importlib.import_module(module), fn)())
+    return name
+
+
 def adapter_base(adapter: Path) -> str:
     """The base model of a LoRA output directory: the mathcoach name it was trained from (so the directory
     still works on another machine), else the path PEFT recorded."""

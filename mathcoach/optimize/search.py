@@ -95,8 +95,9 @@ def run_optimize(cfg: OptimizeConfig, student=None, teacher=None, quiet: bool = 
     if ids["train"] & {it.question for it in test} or ids["val"] & {it.question for it in test}:
         raise ConfigError("test", "the test file shares questions with train or val; regenerate the splits")
     from mathcoach.modeldir import read_record
+    from mathcoach.models import model_dir_of
 
-    record = read_record(cfg.student)
+    record = read_record(model_dir_of(cfg.student))
     fmt, _ = resolve_format(cfg, record.format if record else None, train, cfg.student, quiet)
     run_dir = new_run_dir("optimize", cfg.student, Path(cfg.val).stem, cfg.output)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -80,9 +80,9 @@ def estimate(exp: Experiment, stage: Stage, rows: dict[str, int | None]) -> dict
         n = min(n, cfg.limit) if n is not None and cfg.limit else n
         if n is not None:
             out["calls"] = n * cfg.samples
-            out["tokens"] = out["calls"] * (cfg.max_tokens + 100 + 150 * cfg.few_shot)
+            out["tokens"] = out["calls"] * ((cfg.max_tokens or 512) + 100 + 150 * cfg.few_shot)
             out["usd"] = _usd(cfg.model, cfg.models_file, out["calls"] * (100 + 150 * cfg.few_shot),
-                              out["calls"] * cfg.max_tokens)
+                              out["calls"] * (cfg.max_tokens or 512))
     elif kind == "train":
         n = _rows_of(cfg.train, stage, rows)
         if n is not None:

@@ -55,6 +55,12 @@ _U_FRAMES = {
                  "by {b} is?", "The last line of the puzzle reads {a} × {b} and asks for the result."),
 }
 _SEPARATORS = (",", " ", "\u202f", "'", "_")
+# Words for random text around a training question, none of them a cue for an operation: a model that has seen
+# arbitrary words around the numbers has no reason to read any particular surrounding text.
+_NOISE = ("the", "a", "my", "your", "today", "please", "now", "so", "well", "okay", "friend", "teacher", "class",
+          "quiz", "note", "fast", "exact", "number", "result", "value", "here", "this", "one", "again", "just",
+          "simple", "really", "work", "school", "page", "line", "check", "sure", "right", "then", "first", "next",
+          "good", "nice", "day", "week", "paper", "sheet", "book", "test", "exam", "quick", "need", "want", "know")
 
 
 def group(n: int, sep: str = ",") -> str:
@@ -73,7 +79,12 @@ def _free(a: int, b: int, rng: random.Random) -> str:
     sep = rng.choice(",,,, \u202f") if rng.random() < 0.3 else None
     na, nb = (group(a, sep), group(b, sep)) if sep else (str(a), str(b))
     core = rng.choice(_T_FRAMES).format(a=na, b=nb, t=rng.choice(_T_TIMES))
-    return _case(rng.choice(_T_BEFORE) + core + rng.choice(_T_AFTER), rng)
+    before, after = rng.choice(_T_BEFORE), rng.choice(_T_AFTER)
+    if rng.random() < 0.25:
+        before = " ".join(rng.choices(_NOISE, k=rng.randint(1, 6))).capitalize() + rng.choice((". ", ": ", ", ", " "))
+    if rng.random() < 0.15:
+        after = rng.choice((" ", ". ", " -- ")) + " ".join(rng.choices(_NOISE, k=rng.randint(1, 6))) + rng.choice(".!?")
+    return _case(before + core + after, rng)
 
 
 def _unseen(kind: str, a: int, b: int, rng: random.Random) -> str:

@@ -300,7 +300,8 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
         format=fmt, format_version=fmt_version, system_prompt=system, template=template,
         base_model=None if cfg.from_scratch else cfg.model, base_model_path=None if cfg.from_scratch else str(base),
         method=cfg.method, from_scratch=cfg.from_scratch, adapter=cfg.method in ("lora", "qlora"),
-        tokenizer=modeldir.tokenizer_summary(tokenizer), versions=results["versions"], data_sha256=data_sha)
+        tokenizer=modeldir.tokenizer_summary(tokenizer), versions=results["versions"], data_sha256=data_sha,
+        max_new_tokens=longest + 16)
     modeldir.write_record(out, record, resolved, results, model_card(out, cfg, results, fmt, system))
     index_run(out, "train", results | {"config": {"model": cfg.model, "data": cfg.val}})
     return out, results

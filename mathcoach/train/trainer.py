@@ -38,6 +38,7 @@ class _Direct:
 
     def __init__(self, backend):
         self.backend = backend
+        self.identity = backend.identity  # what the calculator loop and the cache key read
 
     def generate(self, requests, on_batch=None):
         out = self.backend.generate(requests)
