@@ -1,4 +1,4 @@
-"""Which field of a `fused`, `staged` or `carryout` trace a model gets wrong, each judged on the model's own inputs.
+"""Which field of a `fused`, `staged`, `carryout` or `carryout8` trace a model gets wrong, each judged on the model's own inputs.
 
 Usage: python benchmarks/fused_fields.py SAMPLES.jsonl
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
@@ -9,7 +9,10 @@ samples.jsonl. Fields, per line k and group i (traces.mul_fused):
     t       a * d + r + c computed from the model's own a, d, r (its line above) and c (its group before),
             split into lines with d = 0 (an addition only) and d > 0 (a product and an addition)
 `staged` and `carryout` groups (traces.mul_staged) also write p = a * d before t; there p is judged on the model's
-own a and d, and t = p + r + c on the model's own p, r and c.
+own a and d, and t = p + r + c on the model's own p, r and c. `carryout8`'s short lines (traces.mul_carryout8) are
+judged as "shift": each digit must be the next group's sum digit on the model's line above. "field" is the answer
+field at the end of each line: the model's own first sum digit in front of its own field above. Rows that must
+be refused (no operands) are left out.
 The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
 """
 
@@ -22,16 +25,30 @@ import re
 
 LINE = re.compile(r"(.)(\d)=((?:\D\d{4})+|(?:\D\d{6})+) (\d+)(_*)")  # fused groups | staged/carryout groups
 GROUP = re.compile(r"(\D)(\d)(\d)(\d\d)?(\d\d)")  # mark, a, d, [p,] t
+SHORT = re.compile(r"(.)=((?:\D\d)+) (\d+)(_*)")  # carryout8's d = 0 lines: a mark and one sum digit per group
 
 
 def fields(rows: list[dict]) -> collections.Counter:
     c: collections.Counter = collections.Counter()
     for r in rows:
         a_num, b_num = r["a"], r["b"]  # eval sample rows carry their problem (eval/score.py PROBLEM_FIELDS)
+        if a_num is None:
+            continue
         n_a = len(str(a_num))
         above: list[int] = []
+        field = ""
         for k, line in enumerate(r["completion"].splitlines()):
             m = LINE.fullmatch(line)
+            short = None if m else SHORT.fullmatch(line)
+            if short and above:
+                digits = [int(x) for x in re.findall(r"\D(\d)", short.group(2))]
+                for i, t in enumerate(digits):
+                    c["shift", "n"] += 1
+                    c["shift", "ok"] += t == (above[i + 1] if i + 1 < len(above) else 0)
+                c["field", "n"] += 1
+                c["field", "ok"] += short.group(3) == f"{digits[0]}{field}" if digits else False
+                field, above = short.group(3), [*digits, 0]
+                continue
             if not m:
                 break
             d = int(m.group(2))
@@ -63,7 +80,9 @@ def fields(rows: list[dict]) -> collections.Counter:
                 c[kind, "ones wrong"] += t % 10 != want % 10
                 carry = t // 10
                 sums.append(t % 10)
-            above = [*sums, carry]
+            c["field", "n"] += 1
+            c["field", "ok"] += bool(sums) and m.group(4) == f"{sums[0]}{field}"
+            field, above = m.group(4), [*sums, carry]
     return c
 
 
@@ -75,7 +94,7 @@ def main() -> None:
     if "train_step" in rows[0]:
         print(f"validation round at step {rows[0]['train_step']}")
     c = fields(rows)
-    print(f"{len(rows)} answers, {sum(r['correct'] for r in rows)} right")
+    print(f"{len(rows)} answers, {sum(bool(r['correct']) for r in rows)} right")
     print("| field | right | of | share | tens wrong | ones wrong |\n|---|---:|---:|---:|---:|---:|")
     for name in sorted({k for k, _ in c}):
         n, ok = c[name, "n"], c[name, "ok"]

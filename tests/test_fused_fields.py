@@ -58,3 +58,14 @@ def test_a_line_with_an_extra_group_stops_the_reading_instead_of_crashing():
     lines[1] = lines[1].replace(" 08", "η000000 08", 1)  # line 1 grows a seventh group
     c = fused_fields.fields([_row(16, 88, "\n".join(lines))])
     assert c["lines of the wrong length", "n"] == 1 and c["label", "n"] == 2
+
+
+def test_carryout8_short_lines_and_the_answer_field_are_judged():
+    text = render(_problem(16, 88), "carryout8")
+    c = fused_fields.fields([_row(16, 88, text), {"a": None, "b": None, "completion": "Refused: x", "correct": True}])
+    assert c["shift", "n"] == 8 * 9 and c["shift", "ok"] == c["shift", "n"]
+    assert c["field", "n"] == 16 and c["field", "ok"] == 16
+    lines = text.splitlines()
+    lines[8] = lines[8].replace("Ι=α0", "Ι=α3", 1)  # the first short line's first digit: 0 copied as 3
+    c = fused_fields.fields([_row(16, 88, "\n".join(lines))])
+    assert c["shift", "n"] - c["shift", "ok"] == 1 and c["field", "n"] - c["field", "ok"] == 1

@@ -65,3 +65,12 @@ def test_the_shipped_model_answers_a_fixed_set_or_says_it_is_missing(tmp_path):
     rows = ask_and_score(model, items, None, [], Sampling(max_tokens=1100), "carryout8")
     wrong = [(r["question"], r["strict"], r["refused"]) for r in rows if not r["correct"]]
     assert not wrong
+
+
+def test_serve_uses_the_model_directory_budget_when_a_request_names_none():
+    from mathcoach.serve import parse_chat_request
+
+    body = {"messages": [{"role": "user", "content": "What is 6 x 7?"}]}
+    assert parse_chat_request(body, default_max_tokens=1016)[0].max_tokens == 1016
+    assert parse_chat_request(body | {"max_tokens": 9}, default_max_tokens=1016)[0].max_tokens == 9
+    assert parse_chat_request(body)[0].max_tokens == 512
