@@ -65,25 +65,31 @@ def mul_places(p: Problem) -> list[Step]:
     return steps
 
 
-def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False) -> list[Step]:
+def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False, least: int | None = None,
+                        short: bool = False) -> list[Step]:
     """The lines of `fused`; ``product`` writes a * d before each t (`staged`), ``top`` adds a group past the frame
-    (`carryout`)."""
-    frame = frame_width(p)
+    (`carryout`); ``least`` widens the frame, ``short`` writes the lines past it as one sum digit per group
+    (`carryout8`)."""
+    frame = frame_width(p) if least is None else frame_width(p, least)
     a_digits = [p.a // 10**i % 10 for i in range(frame)] + [0] * top
     n = len(a_digits)
     steps, rest, done = [], 0, ""
     for k in range(2 * frame):
         d = p.b // 10**k % 10
+        brief = short and k >= frame  # d is 0 here: t = r, with no product and no carry
         groups, carry = [], 0
         for i, a in enumerate(a_digits):
             r = rest // 10 ** (i + 1) % 10 if i < n - 1 else rest // 10**n  # the top group takes the rest
             t = a * d + r + carry
-            groups.append((Digits(f"{a}{d}{a * d:02d}{t:02d}" if product else f"{a}{d}{t:02d}"), PRODUCT))
+            text = str(t) if brief else f"{a}{d}{a * d:02d}{t:02d}" if product else f"{a}{d}{t:02d}"
+            groups.append((Digits(text), PRODUCT))
             carry = t // 10
         rest = rest // 10 + p.a * d
         done = str(rest % 10) + done
-        template = LINE_LABELS[k] + "{}=" + "".join(GREEK_LOWER[i] + "{}" for i in range(n)) + " {}"
-        steps.append(step(template + "_" * (2 * frame - len(done)), (d, COPY), *groups, (Digits(done), COPY)))
+        head = LINE_LABELS[k] + ("=" if brief else "{}=")
+        template = head + "".join(GREEK_LOWER[i] + "{}" for i in range(n)) + " {}"
+        steps.append(step(template + "_" * (2 * frame - len(done)), *([] if brief else [(d, COPY)]), *groups,
+                          (Digits(done), COPY)))
     return steps
 
 
@@ -163,25 +169,7 @@ def mul_carryout8(p: Problem) -> list[Step]:
     Why: with a frame of 8 (one row shape for every cell 1x1..8x8), half of `carryout`'s lines have d = 0 and
     their groups copy zeros and a digit through four fields; written short, an 8x8 row is ~980 tokens instead of
     ~1,370, so the 60-minute budget (issue 18) buys ~40% more rows. The long lines are `carryout`'s exactly."""
-    frame = frame_width(p, 8)
-    a_digits = [p.a // 10**i % 10 for i in range(frame)] + [0]
-    n = len(a_digits)
-    steps, rest, done = [], 0, ""
-    for k in range(2 * frame):
-        d = p.b // 10**k % 10
-        groups, carry = [], 0
-        for i, a in enumerate(a_digits):
-            r = rest // 10 ** (i + 1) % 10 if i < n - 1 else rest // 10**n
-            t = a * d + r + carry
-            groups.append((Digits(f"{a}{d}{a * d:02d}{t:02d}" if k < frame else str(t)), PRODUCT))
-            carry = t // 10
-        rest = rest // 10 + p.a * d
-        done = str(rest % 10) + done
-        label = LINE_LABELS[k] + ("{}=" if k < frame else "=")
-        head = [(d, COPY)] if k < frame else []
-        template = label + "".join(GREEK_LOWER[i] + "{}" for i in range(n)) + " {}"
-        steps.append(step(template + "_" * (2 * frame - len(done)), *head, *groups, (Digits(done), COPY)))
-    return steps
+    return _multiply_add_lines(p, product=True, top=True, least=8, short=True)
 
 
 def answer_places8(p: Problem) -> str:
