@@ -344,6 +344,7 @@ def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     (["--method", "sgd"], "invalid choice"),
     (["--digit-marks"], "--digit-marks"),
     (["--place-tokens"], "--place-tokens"),
+    (["--from-scratch", "tiny", "--method", "full", "--factored-places"], "--place-tokens"),
     (["--from-scratch", "tiny", "--method", "full", "--digit-marks", "--place-tokens"], "not both"),
     (["--method", "qlora"], "qlora needs a CUDA GPU"),
     (["--from-scratch", "tiny", "--method", "lora"], "--method"),
@@ -451,3 +452,27 @@ def test_training_console_is_readable_and_warns_nothing_of_our_settings(tiny_mod
     lines = [line for line in err.splitlines() if line.startswith("step ")]
     assert lines and all(" loss " in line or " val " in line for line in lines), err
     assert "step 4/4" in err and " val 0.0%" in err and "{'loss'" not in err
+
+
+def test_factored_place_tokens_start_as_number_plus_place_plus_digit(tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mathcoach.train.scratch import PLACE_TOKENS, build_scratch_model
+
+    rows = [json.loads(line) for line in make_rows(tmp_path, "train", 2, fmt="carryout8").read_text().splitlines()]
+    out = build_scratch_model("tiny", rows, tmp_path / "f", seed=0, digits="tokens", factored_places=True)
+    plain = build_scratch_model("tiny", rows, tmp_path / "p", seed=0, digits="tokens")
+    tok = AutoTokenizer.from_pretrained(out)
+
+    def emb(path):
+        return AutoModelForCausalLM.from_pretrained(path).get_input_embeddings().weight.detach()
+
+    e, raw = emb(out), emb(plain)
+    ids = lambda t: tok.convert_tokens_to_ids(list(PLACE_TOKENS[t]))  # noqa: E731
+    digit = e[tok.convert_tokens_to_ids(list("0123456789"))]
+    for t in (0, 1):
+        grid = e[ids(t)].view(16, 10, -1)
+        assert torch.allclose(grid - grid[:, :1], (digit - digit[:1]).expand(16, 10, -1), atol=1e-6)
+    assert torch.allclose(e[ids(0)] - e[ids(1)], (e[ids(0)] - e[ids(1)])[:1].expand(160, -1), atol=1e-6)
+    assert not torch.allclose(raw[ids(0)] - raw[ids(1)], (raw[ids(0)] - raw[ids(1)])[:1].expand(160, -1), atol=1e-3)
+    assert torch.equal(e[tok.convert_tokens_to_ids(list("0123456789"))], raw[tok.convert_tokens_to_ids(list("0123456789"))])

@@ -37,6 +37,9 @@ class TrainConfig:
                             "numbers with its place (pairs with --format places or fused)")
     place_tokens: bool = opt(False, help="with --from-scratch: the chat template writes each digit of the question's "
                              "numbers as one token of its number, place and value (pairs with --format staged or carryout)")
+    factored_places: bool = opt(False, help="with --place-tokens: start each place token's embedding as the sum of "
+                                "vectors for its number, its place and its digit (the digit's own embedding), so a "
+                                "lookup learned for one digit value starts out right for all ten")
     output: str | None = opt(None, help="output directory (default: runs/train/<time>-<model>-<data>)", metavar="DIR",
                              short="o")
     resume: bool = opt(False, help="continue from the last checkpoint in --output")
@@ -136,6 +139,8 @@ class TrainConfig:
                 flag = "--" + name.replace("_", "-")
                 raise ConfigError(name, f"only a model trained --from-scratch gets a new chat template; drop {flag} "
                                   "or add --from-scratch")
+        if self.factored_places and not self.place_tokens:
+            raise ConfigError("factored_places", "initialises the place tokens; add --place-tokens (and --from-scratch)")
         if self.digit_marks and self.place_tokens:
             raise ConfigError("place_tokens", "a template writes the question's digits one way: choose "
                               "--digit-marks or --place-tokens, not both")
