@@ -51,8 +51,7 @@ class ModelRecord:
     versions: dict = dataclasses.field(default_factory=dict)
     data_sha256: dict = dataclasses.field(default_factory=dict)
     # The longest validation reply in tokens (drawn like the training rows), plus a margin: eval and serve use it
-    # when no --max-tokens is given,
-    # so a model whose traces are 1,000 tokens long is never cut off at a generic default.
+    # when no --max-tokens is given, so a model whose traces are 1,000 tokens long is never cut off at 512.
     max_new_tokens: int | None = None
     contract_version: str = CONTRACT_VERSION
 

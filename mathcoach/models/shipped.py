@@ -19,9 +19,6 @@ from pathlib import Path
 from mathcoach.errors import UserError
 from mathcoach.modeldir import copy_record, read_record
 
-SHIPPED = {"mathcoach-mul": "mul"}  # model name -> directory under mathcoach/weights/
-
-
 class ShippedModelMissing(UserError, RuntimeError):
     """A shipped model whose weights this install does not have."""
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 import random
 import re
 
-from mathcoach.problems.answer import REFUSAL
-
 # --- the training grammar -------------------------------------------------------------------------------------
 _T_TIMES = ("times", "multiplied by", "x", "*", "×", "·", "X")
 _T_FRAMES = (
@@ -178,5 +176,5 @@ def product_of_two(question: str) -> tuple[int, int] | None:
     return (nums[0], nums[1]) if len(nums) == 2 else None
 
 
-__all__ = ["REFUSAL", "REFUSAL_KINDS", "UNSEEN_KINDS", "group", "is_wording", "product_of_two", "refusal_question",
+__all__ = ["REFUSAL_KINDS", "UNSEEN_KINDS", "group", "is_wording", "product_of_two", "refusal_question",
            "render_wording", "wording_ids"]

@@ -7,7 +7,7 @@ Example: ``render(Problem.make("mul", 16, 88, ...), "carryout")`` (traces/__init
 from __future__ import annotations
 
 from mathcoach.problems.problem import Problem
-from mathcoach.problems.traces.steps import ADDITION, COPY, PRODUCT, Digits, Step, frame_width, step
+from mathcoach.problems.traces.steps import ADDITION, ALIGNED_FRAME, COPY, PRODUCT, Digits, Step, frame_width, step
 
 
 # Place marks for `places`: the scratch models' chat template writes GREEK_LOWER[k] before the digit of place
@@ -65,12 +65,12 @@ def mul_places(p: Problem) -> list[Step]:
     return steps
 
 
-def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False, least: int | None = None,
+def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False, least: int = ALIGNED_FRAME,
                         short: bool = False) -> list[Step]:
     """The lines of `fused`; ``product`` writes a * d before each t (`staged`), ``top`` adds a group past the frame
     (`carryout`); ``least`` widens the frame, ``short`` writes the lines past it as one sum digit per group
     (`carryout8`)."""
-    frame = frame_width(p) if least is None else frame_width(p, least)
+    frame = frame_width(p, least)
     a_digits = [p.a // 10**i % 10 for i in range(frame)] + [0] * top
     n = len(a_digits)
     steps, rest, done = [], 0, ""
