@@ -476,3 +476,10 @@ def test_factored_place_tokens_start_as_number_plus_place_plus_digit(tmp_path):
     assert torch.allclose(e[ids(0)] - e[ids(1)], (e[ids(0)] - e[ids(1)])[:1].expand(160, -1), atol=1e-6)
     assert not torch.allclose(raw[ids(0)] - raw[ids(1)], (raw[ids(0)] - raw[ids(1)])[:1].expand(160, -1), atol=1e-3)
     assert torch.equal(e[tok.convert_tokens_to_ids(list("0123456789"))], raw[tok.convert_tokens_to_ids(list("0123456789"))])
+    # the trace's marks carry the number and place of the digits they ask for, on top of their own vectors
+    from mathcoach.problems.traces.marked import GREEK_LOWER, GREEK_UPPER
+
+    for t, marks in enumerate((GREEK_LOWER, GREEK_UPPER)):
+        for k in (0, 3, 7):
+            mark = tok.convert_tokens_to_ids(marks[k])
+            assert torch.allclose(e[mark] - raw[mark], e[ids(t)[10 * k]] - digit[0], atol=1e-6)

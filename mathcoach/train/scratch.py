@@ -108,12 +108,15 @@ def char_tokenizer(rows: list[dict], digits: str | None = None):
 
 def factor_place_embeddings(model, tok, seed: int) -> None:
     """Set the embedding of the place token for number t, place k and digit v to N[t] + P[k] + E[v], where E[v] is
-    the embedding of the plain digit v and N, P are fresh random vectors at the model's initialiser scale.
+    the embedding of the plain digit v and N, P are fresh random vectors at the model's initialiser scale; the
+    trace's mark for that number and place (Greek lower case for the first number, upper case for the second,
+    index = place) gets N[t] + P[k] added to its own embedding.
 
     Why: trained from random rows, a 4.2M model learned every step of `carryout8` on its own digits in 10.7M
     tokens but read the question's place tokens right 4.5% of the time (benchmarks/RESULTS.md, 2026-12-02): each of
     the 320 tokens had to be learned on its own. Built from shared parts, a query for "number 0, place 3" starts
-    out near all ten of its tokens, and the value it copies starts out as the digit the trace writes. Only the
+    out near all ten of its tokens, the value it copies starts out as the digit the trace writes, and the mark that
+    asks for the digit already shares its number and place with it: one match to learn, not 320. Only the
     starting point changes; the model stays a plain Llama and training moves every row freely."""
     import torch
 
@@ -128,6 +131,9 @@ def factor_place_embeddings(model, tok, seed: int) -> None:
             ids = tok.convert_tokens_to_ids(list(PLACE_TOKENS[t]))
             for k in range(PLACE_TOKEN_PLACES):
                 weight[ids[10 * k:10 * k + 10]] = number[t] + place[k] + digit
+        for t, marks in enumerate((GREEK_LOWER, GREEK_UPPER)):
+            for k, mark in enumerate(marks[:PLACE_TOKEN_PLACES]):
+                weight[tok.convert_tokens_to_ids(mark)] += number[t] + place[k]
 
 
 def build_scratch_model(size: str, rows: list[dict], out: Path, seed: int, max_positions: int = 2048,
