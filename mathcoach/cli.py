@@ -263,9 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p, OptimizeConfig)
     p.set_defaults(func=_optimize)
 
-    p = sub.add_parser("train", help="fine-tune a model (lora, qlora, full) or train a specialist from scratch",
-                       description="Supervised fine-tuning on TRL with generation-based validation; writes a model "
-                                   "directory that eval and serve take as it is.")
+    p = sub.add_parser("train", help="fine-tune a model (lora, qlora, full), train a specialist from scratch, or "
+                                     "learn from its own samples (grpo, rft)",
+                       description="Supervised fine-tuning, or GRPO and rejection sampling rewarded by the answer "
+                                   "checker, on TRL with generation-based validation; writes a model directory that "
+                                   "eval and serve take as it is.")
     add_arguments(p, TrainConfig)
     p.set_defaults(func=_train)
 

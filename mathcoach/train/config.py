@@ -17,7 +17,8 @@ from mathcoach.config import ConfigError, as_file, opt
 from mathcoach.eval.config import TOOLS
 from mathcoach.problems.traces import ALL_FORMATS, template_of
 
-METHODS = ("lora", "qlora", "full")
+METHODS = ("lora", "qlora", "full", "grpo", "rft")
+RL_METHODS = ("grpo", "rft")  # learn from the model's own samples, scored by the answer checker
 OBJECTIVES = ("sft", "pretrain")
 SCRATCH_SIZES = {  # name -> (layers, hidden, heads, intermediate): a few million parameters, digit-level vocab
     "tiny": (4, 256, 4, 1024),  # 4.2M; ~6k tok/s on 2 cores with bf16 autocast
@@ -30,7 +31,9 @@ class TrainConfig:
     train: str = opt(help="training JSONL: chat rows from `mathcoach data` (or any rows with messages)", metavar="FILE")
     val: str = opt(help="validation JSONL; a fixed subset is decoded greedily during training", metavar="FILE")
     model: str = opt("smollm2-135m", help="base model: smollm2-135m or a transformers model directory")
-    method: str = opt("lora", help="lora | qlora (CUDA + bitsandbytes) | full", choices=METHODS)
+    method: str = opt("lora", help="lora | qlora (CUDA + bitsandbytes) | full | grpo (TRL's GRPOTrainer, rewarded by "
+                      "the answer checker) | rft (rejection sampling: SFT on the model's own right samples); grpo "
+                      "and rft update every weight of --model", choices=METHODS)
     from_scratch: str | None = opt(None, help="train a new small Llama with a character-level tokenizer instead of "
                                    f"fine-tuning --model: {' | '.join(SCRATCH_SIZES)}", metavar="SIZE")
     digit_marks: bool = opt(False, help="with --from-scratch: the chat template marks each digit of the question's "
@@ -79,6 +82,16 @@ class TrainConfig:
     lora_dropout: float = opt(0.1, help="dropout on the LoRA input (reference: 0.1)")
     lora_targets: str = opt("q_proj,k_proj,v_proj,o_proj", help="comma-separated module names to adapt "
                             "(add gate_proj,up_proj,down_proj for the MLP)", metavar="NAMES")
+    # grpo and rft: the model's own samples
+    num_generations: int = opt(8, help="grpo/rft: samples per prompt (GRPO's group; --batch-size x --grad-accum "
+                               "must be a multiple of it)", metavar="G")
+    rewards: str = opt("exact", help="grpo: reward functions with optional weights, e.g. exact,steps:0.5 -- exact "
+                       "(the answer checker; always there), format (an anchored answer), steps (the step checker's "
+                       "share of steps right before the first wrong one); each is logged on its own", metavar="SPEC")
+    lenient_reward: bool = opt(False, help="grpo/rft: count the flexible answer (the last number) as the answer, not "
+                               "only an anchored one")
+    temperature: float = opt(1.0, help="grpo/rft: sampling temperature of the generated samples")
+    beta: float = opt(0.0, help="grpo: KL penalty to the starting model (TRL's default 0; DeepSeekMath used 0.04)")
     # evaluation during training
     eval_steps: int = opt(100, help="decode the validation subset every N optimizer steps", metavar="N")
     eval_problems: int = opt(64, help="size of the fixed validation subset decoded greedily", metavar="N")
@@ -127,6 +140,8 @@ class TrainConfig:
         if self.objective == "pretrain" and self.from_scratch:
             raise ConfigError("objective", "pretrain continues a pretrained --model; --from-scratch models are "
                               "trained with sft on their own template")
+        if self.method in RL_METHODS:
+            self._check_rl()
         if self.from_scratch is not None:
             if self.from_scratch not in SCRATCH_SIZES:
                 raise ConfigError("from_scratch", f"unknown size {self.from_scratch!r}; choose one of "
@@ -164,6 +179,29 @@ class TrainConfig:
             raise ConfigError("lora_targets", "name at least one module, e.g. q_proj,v_proj")
         if self.format is not None and (self.from_scratch or self.template):
             self.check_template(self.format)  # a --model directory's own template is known only once it is read
+
+    def _check_rl(self) -> None:
+        from mathcoach.train.rewards import parse_rewards
+
+        if self.from_scratch is not None:
+            raise ConfigError("method", f"{self.method} learns from a model's own samples; train it first (--method "
+                              "full --from-scratch ...) and pass its directory as --model")
+        if self.objective != "sft":
+            raise ConfigError("objective", f"{self.method} trains on answers to questions; drop --objective pretrain")
+        low = 2 if self.method == "grpo" else 1
+        if self.num_generations < low:
+            raise ConfigError("num_generations", f"must be {low} or more for {self.method}, got {self.num_generations}"
+                              + (" (GRPO normalises rewards within a group)" if low == 2 else ""))
+        per_step = self.batch_size * self.grad_accum
+        if self.method == "grpo" and per_step % self.num_generations:
+            raise ConfigError("num_generations", f"{self.num_generations} samples per prompt do not divide the "
+                              f"{per_step} samples of a step (--batch-size {self.batch_size} x --grad-accum "
+                              f"{self.grad_accum}); make the batch a multiple of the group")
+        if not self.temperature > 0:
+            raise ConfigError("temperature", f"must be above 0 to sample a group, got {self.temperature}")
+        if self.beta < 0:
+            raise ConfigError("beta", f"must be 0 or more, got {self.beta}")
+        parse_rewards(self.rewards)
 
     @property
     def template(self) -> str | None:

@@ -33,6 +33,7 @@ from mathcoach.train.data import distinct_pad_token, encode_rows, encode_text_ro
 
 CHECKPOINTS = "checkpoints"
 ABORTED_START = {"metrics.csv", "scratch-init", "val_samples.jsonl", CHECKPOINTS}  # all a run leaves before its first checkpoint
+RFT_SAMPLES = "rft_samples.jsonl"  # rft's kept samples, written before its SFT starts: part of the run, kept on resume
 
 
 def last_checkpoint(out: Path) -> Path | None:
@@ -124,7 +125,7 @@ def load_model_and_tokenizer(cfg: TrainConfig, train_rows: list[dict], out: Path
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16)}
     elif torch.cuda.is_available():
-        kwargs["dtype"] = torch.bfloat16 if cfg.method == "full" else torch.float32
+        kwargs["dtype"] = torch.bfloat16 if cfg.method in ("full", "grpo", "rft") else torch.float32
     if cfg.packing:
         kwargs["attn_implementation"] = "flash_attention_2"
     model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
@@ -185,21 +186,38 @@ def _cpu_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def prepare_output(cfg: TrainConfig) -> tuple[Path, Path | None]:
-    out = new_run_dir("train", cfg.from_scratch and f"scratch-{cfg.from_scratch}" or cfg.model, cfg.train, cfg.output)
+def output_dir(cfg: TrainConfig) -> Path:
+    return new_run_dir("train", cfg.from_scratch and f"scratch-{cfg.from_scratch}" or cfg.model, cfg.train, cfg.output)
+
+
+def prepare_output(cfg: TrainConfig, keep: frozenset = frozenset()) -> tuple[Path, Path | None]:
+    """The output directory and the checkpoint to resume from; ``keep``: files of this run made before training
+    (rft's samples), neither removed nor counted as a finished run."""
+    out = output_dir(cfg)
     ckpt = last_checkpoint(out) if out.exists() else None
+    names = {p.name for p in out.iterdir()} - keep if out.exists() else set()
     if cfg.resume:
-        if ckpt is None:
+        if ckpt is None and not keep:
             raise ConfigError("resume", f"{out} holds no checkpoint to resume from; drop --resume to start afresh")
-    elif out.exists() and {p.name for p in out.iterdir()} <= ABORTED_START and ckpt is None:
-        shutil.rmtree(out)  # a run killed before its first checkpoint: nothing in it can be resumed
-    elif out.exists() and any(out.iterdir()):
+    elif out.exists() and names <= ABORTED_START and ckpt is None:
+        for name in names:  # a run killed before its first checkpoint: nothing in it can be resumed
+            shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
+    elif out.exists() and names:
         raise ConfigError("output", f"{out} is not empty; pass --resume to continue it or choose another --output")
     out.mkdir(parents=True, exist_ok=True)
     return out, ckpt
 
 
-def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path, dict]:
+def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False, extra_results: dict | None = None) -> tuple[Path, dict]:
+    """``extra_results``: what a caller did before this SFT (rft's sampling), merged into train_results.json."""
+    if cfg.method == "grpo":
+        from mathcoach.train.grpo import run_grpo
+
+        return run_grpo(cfg, callbacks, quiet)
+    if cfg.method == "rft" and extra_results is None:
+        from mathcoach.train.rft import run_rft
+
+        return run_rft(cfg, callbacks, quiet)
     t_start = time.time()
     cfg.preflight()
     check_hardware(cfg)
@@ -224,7 +242,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
     fmt = cfg.format or rows_fmt or "long"
     fmt_version = check_format_fits(cfg, fmt, train_rows, template).version
     system = read_text_or_file("system", cfg.system)
-    out, ckpt = prepare_output(cfg)
+    out, ckpt = prepare_output(cfg, frozenset({RFT_SAMPLES}) if extra_results is not None else frozenset())
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -247,7 +265,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
         val_enc = encode_rows(tokenizer, [r for r, _ in picked], system, cfg.max_length, cfg.val)
         eval_ds = Dataset.from_list(val_enc)
     except ConfigError:
-        if not cfg.resume:
+        if not cfg.resume and extra_results is None:  # rft's samples stay: they cost the most to make
             shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
         raise
     longest = max(sum(e["completion_mask"]) for e in val_enc)
@@ -257,7 +275,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
         trainer, limit = _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, system, fmt,
                                         gen_tokens, callbacks, quiet)
     except Exception:
-        if not cfg.resume:
+        if not cfg.resume and extra_results is None:  # rft's samples stay: they cost the most to make
             shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
         raise
     if not quiet:
@@ -295,6 +313,7 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path
         "stopped_by": "time limit" if limit and limit.hit else ("early stopping" if cfg.early_stopping and
                                                                  state.global_step < state.max_steps else "schedule"),
         "metrics": {"overall": {"exact_match": state.best_metric, "items": len(picked), "unscored": 0}},
+        **(extra_results or {}),
     }
     record = modeldir.ModelRecord(
         format=fmt, format_version=fmt_version, system_prompt=system, template=template,

@@ -47,11 +47,13 @@ class _Direct:
         return out
 
 
-class MathSFTTrainer(SFTTrainer):
-    def __init__(self, *args, val_items=(), gen: GenSettings | None = None, samples_path: Path | None = None,
-                 **kwargs):
-        super().__init__(*args, **kwargs)
-        self.val_items, self.gen, self.samples_path = list(val_items), gen, samples_path
+class GenerationValidation:
+    """Validation by decoding: the fixed subset answered greedily through eval's own ``ask_and_score``. Mixed into
+    a TRL trainer (SFT and GRPO alike) before it, so both select checkpoints on the same exact match."""
+
+    val_items: list
+    gen: GenSettings | None
+    samples_path: Path | None
 
     def generation_accuracy(self) -> dict:
         from mathcoach.models.hf import HFBackend
@@ -77,6 +79,13 @@ class MathSFTTrainer(SFTTrainer):
         overall = aggregate(rows, 1)["overall"]
         return {"exact_match": overall["exact_match"], "in_format": overall.get("in_format")}
 
+
+class MathSFTTrainer(GenerationValidation, SFTTrainer):
+    def __init__(self, *args, val_items=(), gen: GenSettings | None = None, samples_path: Path | None = None,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.val_items, self.gen, self.samples_path = list(val_items), gen, samples_path
+
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix="eval"):
         # The accuracy joins the loop's own metrics, so every consumer of an evaluation sees it: the log, the
@@ -97,7 +106,8 @@ class MetricsCSV(TrainerCallback):
     FIELDS = ("step", "epoch", "elapsed_s", "tokens_seen", "loss", "grad_norm", "learning_rate", "eval_loss",
               "eval_exact_match", "eval_in_format", "eval_generation_s")
 
-    def __init__(self, path: Path, resume_step: int = 0):
+    def __init__(self, path: Path, resume_step: int = 0, extra: tuple[str, ...] = ()):
+        self.FIELDS = self.FIELDS + tuple(extra)  # GRPO adds its rewards
         self.path, self.t0 = path, time.time()
         self.offset = 0.0
         kept = []
