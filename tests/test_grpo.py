@@ -125,7 +125,8 @@ def test_real_grpo_steps_move_the_weights_log_every_reward_and_keep_the_contract
     rec = modeldir.read_record(out)
     assert rec.method == "grpo" and rec.format == "plain" and rec.base_model == str(warm[0])
     test = _rows(tmp_path, "test", 4)
-    assert main(["eval", "--model", str(out), "--data", str(test), "--no-progress", "--output", str(tmp_path / "e")]) == 0
+    assert main(["eval", "--model", str(out), "--data", str(test), "--no-progress",
+                 "--output", str(tmp_path / "e")]) == 0
 
 
 def test_grpo_resumes_after_a_kill(warm, tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -125,23 +126,28 @@ def run_grpo(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path,
     hf_logging.disable_progress_bar()
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     set_seed(cfg.seed)
-    base, model, tokenizer = load_model_and_tokenizer(cfg, start.rows, out)
-    tokenizer.padding_side = "left"  # generation continues every prompt from its last token
-    train_ds = Dataset.from_list(prompt_rows(tokenizer, start))
-    eval_ds = Dataset.from_list(prompt_rows(tokenizer, dataclasses.replace(start, items=[i for _, i in start.picked])))
-    funcs, weights = reward_funcs(rewards, start.fmt, strict=not cfg.lenient_reward)
-
-    resume_step = int(ckpt.name.split("-")[1]) if ckpt else 0
-    cbs = [MetricsCSV(out / "metrics.csv", resume_step, extra=reward_fields(rewards)), *callbacks]
     limit = TimeLimit(cfg.max_minutes) if cfg.max_minutes else None
-    if limit:
-        cbs.append(limit)
-    trainer = _trainer_class()(
-        model=model, reward_funcs=funcs, args=grpo_config(cfg, out, start.max_tokens, weights, len(train_ds)),
-        train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer, callbacks=cbs,
-        val_items=[it for _, it in start.picked],
-        gen=GenSettings(start.system, start.fmt, start.max_tokens, max(cfg.batch_size, 32), cfg.val_tools),
-        samples_path=out / "val_samples.jsonl")
+    try:
+        base, model, tokenizer = load_model_and_tokenizer(cfg, start.rows, out)
+        tokenizer.padding_side = "left"  # generation continues every prompt from its last token
+        train_ds = Dataset.from_list(prompt_rows(tokenizer, start))
+        val_start = dataclasses.replace(start, items=[i for _, i in start.picked])
+        eval_ds = Dataset.from_list(prompt_rows(tokenizer, val_start))
+        funcs, weights = reward_funcs(rewards, start.fmt, strict=not cfg.lenient_reward)
+        resume_step = int(ckpt.name.split("-")[1]) if ckpt else 0
+        cbs = [MetricsCSV(out / "metrics.csv", resume_step, extra=reward_fields(rewards)), *callbacks]
+        if limit:
+            cbs.append(limit)
+        trainer = _trainer_class()(
+            model=model, reward_funcs=funcs, args=grpo_config(cfg, out, start.max_tokens, weights, len(train_ds)),
+            train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer, callbacks=cbs,
+            val_items=[it for _, it in start.picked],
+            gen=GenSettings(start.system, start.fmt, start.max_tokens, max(cfg.batch_size, 32), cfg.val_tools),
+            samples_path=out / "val_samples.jsonl")
+    except Exception:
+        if not cfg.resume:
+            shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
+        raise
     trainer.remove_callback(PrinterCallback)
     if not quiet:
         trainer.add_callback(Progress())
@@ -188,7 +194,8 @@ def write_contract(out: Path, cfg: TrainConfig, start: Start, tokenizer, resolve
     old = start.record
     record = modeldir.ModelRecord(
         format=start.fmt, format_version=start.fmt_version, system_prompt=start.system,
-        template=old.template if old else None, base_model=cfg.model, base_model_path=results["config"]["base_model_path"],
+        template=old.template if old else None, base_model=cfg.model,
+        base_model_path=results["config"]["base_model_path"],
         method=cfg.method, from_scratch=None, adapter=False, tokenizer=modeldir.tokenizer_summary(tokenizer),
         versions=results["versions"], data_sha256=data_sha, max_new_tokens=start.max_tokens)
     best = results["best_val_exact_match"]

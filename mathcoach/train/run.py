@@ -208,7 +208,8 @@ def prepare_output(cfg: TrainConfig, keep: frozenset = frozenset()) -> tuple[Pat
     return out, ckpt
 
 
-def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False, extra_results: dict | None = None) -> tuple[Path, dict]:
+def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False,
+              extra_results: dict | None = None) -> tuple[Path, dict]:
     """``extra_results``: what a caller did before this SFT (rft's sampling), merged into train_results.json."""
     if cfg.method == "grpo":
         from mathcoach.train.grpo import run_grpo
