@@ -1,4 +1,4 @@
-"""Which field of a `fused`, `staged`, `carryout` or `carryout8` trace a model gets wrong, each judged on the model's own inputs.
+"""Which field of a `fused`, `staged`, `carryout`, `carryout8` or `copy8` trace a model gets wrong, each judged on the model's own inputs.
 
 Usage: python benchmarks/fused_fields.py SAMPLES.jsonl
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
@@ -11,7 +11,8 @@ samples.jsonl. Fields, per line k and group i (traces.mul_fused):
 `staged` and `carryout` groups (traces.mul_staged) also write p = a * d before t; there p is judged on the model's
 own a and d, and t = p + r + c on the model's own p, r and c. `carryout8`'s short lines (traces.mul_carryout8) are
 judged as "shift": each digit must be the next group's sum digit on the model's line above. "field" is the answer
-field at the end of each line: the model's own first sum digit in front of its own field above. Rows that must
+field at the end of each line: the model's own first sum digit in front of its own field above. `copy8`'s operand
+line is judged digit by digit ("copy a, digit"; the zero padding in front of a number apart). Rows that must
 be refused (no operands) are left out.
 The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
 """
@@ -26,6 +27,18 @@ import re
 LINE = re.compile(r"(.)(\d)=((?:\D\d{4})+|(?:\D\d{6})+) (\d+)(_*)")  # fused groups | staged/carryout groups
 GROUP = re.compile(r"(\D)(\d)(\d)(\d\d)?(\d\d)")  # mark, a, d, [p,] t
 SHORT = re.compile(r"(.)=((?:\D\d)+) (\d+)(_*)")  # carryout8's d = 0 lines: a mark and one sum digit per group
+OPERANDS = re.compile(r"a=(\d+) b=(\d+)")  # copy8's operand line
+
+
+def operand_fields(c: collections.Counter, line: str, a_num: int, b_num: int) -> None:
+    """copy8's first line: each copied digit of either number, and the zero padding in front of it, apart."""
+    m = OPERANDS.fullmatch(line)
+    for name, written, n in (("a", m.group(1), a_num), ("b", m.group(2), b_num)):
+        want = str(n).zfill(len(written))
+        for i, (w, x) in enumerate(zip(written, want)):
+            where = f"copy {name}, padding" if i < len(want) - len(str(n)) else f"copy {name}, digit"
+            c[where, "n"] += 1
+            c[where, "ok"] += w == x
 
 
 def fields(rows: list[dict]) -> collections.Counter:
@@ -37,7 +50,10 @@ def fields(rows: list[dict]) -> collections.Counter:
         n_a = len(str(a_num))
         above: list[int] = []
         field = ""
-        for k, line in enumerate(r["completion"].splitlines()):
+        lines = r["completion"].splitlines()
+        if lines and OPERANDS.fullmatch(lines[0]):
+            operand_fields(c, lines.pop(0), a_num, b_num)
+        for k, line in enumerate(lines):
             m = LINE.fullmatch(line)
             short = None if m else SHORT.fullmatch(line)
             if short and above:

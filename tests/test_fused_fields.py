@@ -69,3 +69,13 @@ def test_carryout8_short_lines_and_the_answer_field_are_judged():
     lines[8] = lines[8].replace("Ι=α0", "Ι=α3", 1)  # the first short line's first digit: 0 copied as 3
     c = fused_fields.fields([_row(16, 88, "\n".join(lines))])
     assert c["shift", "n"] - c["shift", "ok"] == 1 and c["field", "n"] - c["field", "ok"] == 1
+
+
+def test_copy8_operand_line_is_judged_digit_by_digit_and_the_lines_after_it_as_carryout8():
+    text = render(_problem(16, 88), "copy8")
+    c = fused_fields.fields([_row(16, 88, text)])
+    assert (c["copy a, digit", "n"], c["copy a, padding", "n"], c["copy b, digit", "n"]) == (2, 6, 2)
+    assert all(c[k, "ok"] == c[k, "n"] for k in ("copy a, digit", "copy a, padding", "label", "field"))
+    assert c["label", "n"] == 8  # the lines after the operand line are read as carryout8's, labels from line 0
+    c = fused_fields.fields([_row(16, 88, text.replace("a=00000016", "a=00000061", 1))])
+    assert c["copy a, digit", "n"] - c["copy a, digit", "ok"] == 2 and c["copy a, padding", "ok"] == 6

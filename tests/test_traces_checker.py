@@ -323,3 +323,13 @@ def test_every_multiplication_format_covers_the_largest_cell(fmt):
     n = int("9" * MAX_DIGITS)
     p = Problem.make("mul", n, n - 1, question="q", phrasing="what_is", seed=0)
     assert check(p, fmt, render(p, fmt)).correct
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=100)
+def test_copy8_is_an_operand_line_then_carryout8(p):
+    """`copy8` copies both numbers in the question's order, zero-padded to the frame, then is `carryout8` exactly."""
+    head, rest = render(p, "copy8").split("\n", 1)
+    frame = max(8, len(str(p.a)), len(str(p.b)))
+    assert head == f"a={str(p.a).zfill(frame)} b={str(p.b).zfill(frame)}"
+    assert rest == render(p, "carryout8")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from mathcoach.errors import UserError
 from mathcoach.problems.problem import Problem
 from mathcoach.problems.traces.marked import (
-    GREEK_LOWER, GREEK_UPPER, LATIN, LINE_LABELS, answer_places, answer_places8, mul_carryout, mul_carryout8,
+    GREEK_LOWER, GREEK_UPPER, LATIN, LINE_LABELS, answer_places, answer_places8, mul_carryout, mul_carryout8, mul_copy8,
     mul_fused, mul_places, mul_staged,
 )
 from mathcoach.problems.traces.mul import (
@@ -86,6 +86,7 @@ FORMATS: dict[str, dict[str, Format]] = {
         ("staged", mul_staged, "line", "1", answer_places, "tokens"),
         ("carryout", mul_carryout, "line", "1", answer_places, "tokens"),
         ("carryout8", mul_carryout8, "line", "1", answer_places8, "tokens"),
+        ("copy8", mul_copy8, "line", "1", answer_places8, "tokens"),
         ("plain", plain, "line", "1"),
     ),
     "add": _formats("add", ("long", add_long, "line", "1"), ("plain", plain, "line", "1")),

@@ -1,5 +1,5 @@
 """Multiplication traces for from-scratch models whose chat template marks the question's digits by place:
-places (``--digit-marks``), fused (``--digit-marks``), staged and carryout (``--place-tokens``).
+places (``--digit-marks``), fused (``--digit-marks``), staged, carryout, carryout8 and copy8 (``--place-tokens``).
 
 Example: ``render(Problem.make("mul", 16, 88, ...), "carryout")`` (traces/__init__.py renders any of them)
 """
@@ -170,6 +170,25 @@ def mul_carryout8(p: Problem) -> list[Step]:
     their groups copy zeros and a digit through four fields; written short, an 8x8 row is ~980 tokens instead of
     ~1,370, so the 60-minute budget (issue 18) buys ~40% more rows. The long lines are `carryout`'s exactly."""
     return _multiply_add_lines(p, product=True, top=True, least=8, short=True)
+
+
+def mul_copy8(p: Problem) -> list[Step]:
+    """`carryout8` after one operand line: both numbers copied from the question in its own order, zero-padded to
+    the frame, the first number's letter then the second's. For 16 * 88:
+
+        a=00000016 b=00000088
+        Α8=α684848β180812γ080001δ080000ε080000ζ080000η080000θ080000ι080000 8_______________
+        ...                                                  (carryout8's lines unchanged)
+
+    Why: two attempts at `carryout8` (benchmarks/RESULTS.md, 2026-12-02) learned every field of the procedure and
+    not one lookup of the question's digits (line 0's first-number digits at chance after 5-11M tokens), whose
+    wording puts the numbers anywhere and whose place tokens sit 30-1,000 tokens behind the trace. Here the only
+    read of the question is a short copy in reading order right after it; every `carryout8` row has one shape, so
+    each later read of a digit is at a distance that is the same in every problem -- the kind of read (the line's
+    digit copied into each group, the shifts, the fields) both attempts got 99.6-100% right."""
+    frame = frame_width(p, 8)
+    head = step("a={} b={}", (Digits(str(p.a).zfill(frame)), COPY), (Digits(str(p.b).zfill(frame)), COPY))
+    return [head, *mul_carryout8(p)]
 
 
 def answer_places8(p: Problem) -> str:
