@@ -55,7 +55,7 @@ def arm_row(run: Path, arm: str) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| arm | greedy exact, strict (95% CI) | greedy, lenient | pass@1 (T) | maj@k | pass@k | generated samples "
+    out = ["| arm | greedy exact, strict (95% CI) | greedy, lenient | first sample (T) | maj@k | pass@k | generated samples "
            "| train minutes |", "|---|---|---|---|---|---|---:|---:|"]
     for r in rows:
         out.append(f"| {r['arm']} | {_ci(r['strict'], r['n'])}, n = {r['n']} | {_ci(r['lenient'], r['n'])} | "
