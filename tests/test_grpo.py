@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import TrainerCallback
 
 from mathcoach.cli import main
 from mathcoach.eval.score import score_sample
@@ -17,6 +16,7 @@ from mathcoach.problems.problem import Problem
 from mathcoach.train.config import TrainConfig
 from mathcoach.train.rewards import exact_reward, parse_rewards, steps_reward
 from mathcoach.train.run import run_train
+from tests.helpers.interrupt import Interrupt
 
 
 def _rows(tmp: Path, split: str, per_cell: int, fmt: str = "plain", digits: str = "1x1") -> Path:
@@ -91,15 +91,6 @@ def test_reward_specs_are_checked(spec, needle):
     with pytest.raises(ConfigError, match=needle):
         parse_rewards(spec)
     assert parse_rewards("exact,steps:0.5") == [("exact", 1.0), ("steps", 0.5)]
-
-
-class Interrupt(TrainerCallback):
-    def __init__(self, at: int):
-        self.at = at
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.at:
-            raise KeyboardInterrupt("simulated kill")
 
 
 def _weights(d: Path) -> dict:

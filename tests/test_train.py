@@ -14,6 +14,7 @@ from transformers import TrainerCallback
 from mathcoach.cli import main
 from mathcoach.train.config import TrainConfig
 from mathcoach.train.run import run_train
+from tests.helpers.interrupt import Interrupt
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,15 +39,6 @@ class Grab(TrainerCallback):
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
         self.model = model
-
-
-class Interrupt(TrainerCallback):
-    def __init__(self, at: int):
-        self.at = at
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.at:
-            raise KeyboardInterrupt("simulated kill")
 
 
 def test_loss_mask_is_exactly_the_assistant_tokens_plus_eos(tiny_model):
