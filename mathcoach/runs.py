@@ -109,3 +109,37 @@ def load_samples(run_dir: str | Path) -> list[dict]:
     if not path.is_file():
         raise DataError(f"{run_dir} is not a run directory (no samples.jsonl)")
     return read_jsonl(path)
+
+
+def load_eval_results(run_dir: str | Path) -> dict:
+    """A finished eval run's results.json; anything else (a train run, a half-written directory) is refused."""
+    import json
+
+    from mathcoach.errors import DataError
+
+    path = Path(run_dir) / "results.json"
+    if not path.is_file():
+        raise DataError(f"{run_dir} is not a finished eval run directory (no results.json)")
+    results = json.loads(path.read_text(encoding="utf-8"))
+    if results.get("kind") != "eval":
+        raise DataError(f"{run_dir} is a {results.get('kind')} run; an eval run directory is needed")
+    return results
+
+
+_HELD_OUT_NAME = re.compile(r"(^|[^a-z])(test|val|valid|validation|dev)([^a-z]|$)", re.I)
+
+
+def refuse_held_out(run: str | Path, data: str, samples: list[dict]) -> None:
+    """Only training-split problems may become training data (mistakes to correct, questions selected by how a model
+    did on them); choosing them by a held-out split's results would fit that split. For generated rows the sample's
+    own ``split`` decides; word problems (GSM8K, SVAMP rows carry no split) go by the data file's name."""
+    from mathcoach.errors import DataError
+
+    splits = {r.get("split") for r in samples} - {None, ""}
+    held = sorted(splits - {"train"})
+    if held:
+        raise DataError(f"{data} (evaluated in {run}) holds {held[0]} problems; only training-split problems may "
+                        "become training data")
+    if not splits and _HELD_OUT_NAME.search(Path(data).stem):
+        raise DataError(f"{data} (evaluated in {run}) is named as a held-out split; only training problems may "
+                        "become training data")

@@ -187,6 +187,12 @@ model = "{model}"
 data = "@both"
 max_tokens = 8
 
+[stages.hard]
+kind = "select"
+data = "@both"
+runs = ["@pool_run"]
+keep = "wrong"
+
 [stages.mistakes]
 kind = "mistakes"
 step = "collect"
@@ -213,6 +219,11 @@ def test_concat_and_the_mistakes_steps_run_as_stages(tiny_model, tmp_path):
     assert main(["run", str(path), "--dir", str(d), "--quiet"]) == 0
     lines = lambda name: (d / f"{name}.jsonl").read_text().splitlines()  # noqa: E731
     assert lines("both") == lines("a") + lines("b")
+    wrong = {json.loads(x)["id"] for x in (d / "pool_run" / "samples.jsonl").read_text().splitlines()
+             if json.loads(x)["correct"] is False}
+    assert [json.loads(x)["meta"]["id"] for x in lines("hard")] == [
+        json.loads(x)["meta"]["id"] for x in lines("both") if json.loads(x)["meta"]["id"] in wrong]
+    assert _records(d)["hard"]["summary"]["rows"] == len(lines("hard")) > 0
     rec = _records(d)
     assert rec["mistakes"]["summary"]["rows"] == len(lines("mistakes")) > 0  # a random model is wrong
     assert rec["corrections"]["summary"]["rows"] == len(lines("corrections")) > 0

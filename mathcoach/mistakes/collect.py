@@ -10,37 +10,12 @@ problems (GSM8K, SVAMP rows carry no split) the data file's name does.
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
-from mathcoach.errors import DataError
-from mathcoach.runs import load_samples
+from mathcoach.runs import load_eval_results, load_samples, refuse_held_out
 
 MISTAKE_VERSION = "1"
 PROBLEM_KEYS = ("op", "a", "b", "digits_a", "digits_b", "split", "phrasing", "cell")
-_HELD_OUT_NAME = re.compile(r"(^|[^a-z])(test|val|valid|validation|dev)([^a-z]|$)", re.I)
-
-
-def _results(run: Path) -> dict:
-    path = run / "results.json"
-    if not path.is_file():
-        raise DataError(f"{run} is not a finished eval run directory (no results.json)")
-    results = json.loads(path.read_text(encoding="utf-8"))
-    if results.get("kind") != "eval":
-        raise DataError(f"{run} is a {results.get('kind')} run; collect mistakes from eval run directories")
-    return results
-
-
-def _refuse_held_out(run: Path, data: str, rows: list[dict]) -> None:
-    splits = {r.get("split") for r in rows} - {None, ""}
-    held = sorted(splits - {"train"})
-    if held:
-        raise DataError(f"{data} (evaluated in {run}) holds {held[0]} problems; only training-split problems may "
-                        "become training data")
-    if not splits and _HELD_OUT_NAME.search(Path(data).stem):
-        raise DataError(f"{data} (evaluated in {run}) is named as a held-out split; only training problems may "
-                        "become training data")
 
 
 def collect(run_dirs: list[str], exclude: set[str] = frozenset()) -> tuple[list[dict], dict]:
@@ -53,10 +28,10 @@ def collect(run_dirs: list[str], exclude: set[str] = frozenset()) -> tuple[list[
     seen: set[tuple] = set()
     for name in run_dirs:
         run = Path(name)
-        results = _results(run)
+        results = load_eval_results(run)
         rows = load_samples(run)
         data = results.get("config", {}).get("data", "?")
-        _refuse_held_out(run, data, rows)
+        refuse_held_out(run, data, rows)
         counts["runs"] += 1
         for r in rows:
             counts["samples"] += 1

@@ -65,6 +65,23 @@ class CompareStage:
     b: str
 
 
+@dataclass
+class SelectStage:
+    """The rows of ``data`` a model got wrong, right or only sometimes in the eval ``runs`` (eval/select.py)."""
+
+    data: str
+    runs: list = field(default_factory=list)
+    keep: str = "wrong"
+
+    def __post_init__(self):
+        from mathcoach.eval.select import KEEP
+
+        if not self.runs:
+            raise ConfigError("runs", "needs at least one eval run over the data")
+        if self.keep not in KEEP:
+            raise ConfigError("keep", f"unknown {self.keep!r}; choose one of {', '.join(KEEP)}")
+
+
 MISTAKE_STEPS = ("collect", "correct", "build")
 
 
@@ -104,12 +121,13 @@ def _kinds() -> dict[str, type]:
 
     return {"data": DataConfig, "eval": EvalConfig, "train": TrainConfig, "optimize": OptimizeConfig,
             "overlap": OverlapStage, "compare": CompareStage, "mistakes": MistakesStage,
-            "concat": ConcatStage}
+            "concat": ConcatStage, "select": SelectStage}
 
 
 # Where each kind writes: a file or a directory under the experiment's directory.
 OUTPUT_FIELD = {"data": "output", "eval": "output", "train": "output", "optimize": "output"}
-FILE_KINDS = {"data": ".jsonl", "overlap": ".md", "compare": ".md", "mistakes": ".jsonl", "concat": ".jsonl"}
+FILE_KINDS = {"data": ".jsonl", "overlap": ".md", "compare": ".md", "mistakes": ".jsonl", "concat": ".jsonl",
+              "select": ".jsonl"}
 # Settings that name a model: a [models] name there is replaced by its spec.
 MODEL_FIELDS = ("model", "student", "teacher")
 _REF = re.compile(r"^@([A-Za-z_][\w-]*)$")

@@ -184,6 +184,11 @@ def run_stage(stage: Stage, quiet: bool) -> dict:
                 f.write(data if data.endswith(b"\n") or not data else data + b"\n")
                 rows += data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
         return {"rows": rows}
+    if kind == "select":
+        from mathcoach.eval.select import run_select
+
+        c = run_select(cfg.data, list(cfg.runs), cfg.keep, stage.output)
+        return {"rows": c["kept"], **{k: c[k] for k in ("wrong", "right", "mixed")}}
     if kind == "mistakes":
         from mathcoach.mistakes import run as mistakes
 
