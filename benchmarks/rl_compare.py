@@ -1,8 +1,8 @@
 """GRPO against rejection-sampling fine-tuning and the SFT start, from one `mathcoach run` directory.
 
-Usage: python benchmarks/rl_compare.py RUN_DIR [--arms base,grpo,rft] [--json OUT.json]
+Usage: python benchmarks/rl_compare.py RUN_DIR [--arms base,grpo,rft] [--greedy greedy] [--json OUT.json]
 RUN_DIR is the directory of `mathcoach run configs/experiments/rl_specialist.toml` (or any experiment with the
-same stage names): for each arm ARM, `ARM_greedy/` (eval, greedy) and `ARM_sampled/` (eval, --samples k at a
+same stage names): for each arm ARM, `ARM_greedy/` (eval, greedy; `--greedy greedy200` reads `ARM_greedy200/`) and `ARM_sampled/` (eval, --samples k at a
 temperature), and, for the trained arms, `ARM/train_results.json`. Prints one markdown table: greedy exact match,
 strict and lenient apart, with Wilson 95% intervals; pass@1 (the first sample), maj@k and pass@k of the sampled
 run; generated samples and minutes spent training. The JSON holds the same, with every run's seeds, versions and
@@ -30,8 +30,8 @@ def _ci(k: int, n: int) -> str:
     return f"{100 * em:.1f}% ({100 * lo:.1f}–{100 * hi:.1f}%)"
 
 
-def arm_row(run: Path, arm: str) -> dict:
-    greedy = json.loads((run / f"{arm}_greedy" / "results.json").read_text())
+def arm_row(run: Path, arm: str, greedy_stage: str = "greedy") -> dict:
+    greedy = json.loads((run / f"{arm}_{greedy_stage}" / "results.json").read_text())
     sampled_path = run / f"{arm}_sampled" / "results.json"
     sampled = json.loads(sampled_path.read_text()) if sampled_path.exists() else None
     g = greedy["metrics"]["overall"]
@@ -69,9 +69,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run")
     ap.add_argument("--arms", default="base,grpo,rft")
+    ap.add_argument("--greedy", default="greedy", help="the greedy runs' stage suffix (ARM_SUFFIX/)")
     ap.add_argument("--json")
     ns = ap.parse_args(argv)
-    rows = [arm_row(Path(ns.run), a) for a in ns.arms.split(",") if (Path(ns.run) / f"{a}_greedy").is_dir()]
+    rows = [arm_row(Path(ns.run), a, ns.greedy) for a in ns.arms.split(",")
+            if (Path(ns.run) / f"{a}_{ns.greedy}").is_dir()]
     print(table(rows))
     if ns.json:
         Path(ns.json).write_text(json.dumps(rows, indent=1) + "\n")
