@@ -62,7 +62,7 @@ def test_the_shipped_model_answers_a_fixed_set_or_says_it_is_missing(tmp_path):
 
     model = load_model("mathcoach-mul")
     items = [Item(f"fixed-{i}", q, gold, None, "question") for i, (q, gold) in enumerate(FIXED)]
-    rows = ask_and_score(model, items, None, [], Sampling(max_tokens=1100), "copy8")
+    rows = ask_and_score(model, items, None, [], Sampling(max_tokens=1100), "carryout8")
     wrong = [(r["question"], r["strict"], r["refused"]) for r in rows if not r["correct"]]
     assert not wrong
 

@@ -311,6 +311,22 @@ def test_place_tokens_reach_training_eval_and_serve_through_the_saved_template(t
     assert res["config"]["place_tokens"] is True and res["config"]["format"] == "carryout"
 
 
+def test_the_operand_frame_reaches_training_eval_and_serve_through_the_saved_template(tmp_path):
+    """The template writes the first two numbers after the question, padded to the frame (separators dropped, a
+    missing number as dashes, a longer one whole); the question keeps its place tokens; replies are untouched."""
+    from mathcoach.train.scratch import PLACE_TOKENS
+
+    tok, res, prompt, reply = _scratch_prompts(tmp_path, "carryout8", 1250, place_tokens=True, operand_frame=8)
+    assert prompt.endswith("?\na=00000016 b=00780969<|im_end|>\n<|im_start|>assistant\n")
+    assert f"What is {PLACE_TOKENS[0][11]}{PLACE_TOKENS[0][6]} * " in prompt
+    assert "= ?\na=00000007 b=00000008<|im_end|>" in reply and "\n56<|im_end|>" in reply
+    assert res["config"]["operand_frame"] == 8
+    render = lambda q: tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False)  # noqa: E731
+    assert render("4,821 times 307").endswith("\na=00004821 b=00000307<|im_end|>\n")
+    assert render("what is 5 squared").endswith("\na=00000005 b=--------<|im_end|>\n")
+    assert render("123456789 x 2").endswith("\na=123456789 b=00000002<|im_end|>\n")
+
+
 def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     """LeMa's arms continue a specialist: --model DIR with a marked format needs no flag, the directory's
     template (its mathcoach.json) is kept and recorded; the same rows on a model without it are refused."""
@@ -337,6 +353,8 @@ def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     (["--digit-marks"], "--digit-marks"),
     (["--place-tokens"], "--place-tokens"),
     (["--from-scratch", "tiny", "--method", "full", "--factored-places"], "--place-tokens"),
+    (["--from-scratch", "tiny", "--method", "full", "--operand-frame", "8"], "--place-tokens"),
+    (["--from-scratch", "tiny", "--method", "full", "--place-tokens", "--operand-frame", "-1"], "--operand-frame"),
     (["--from-scratch", "tiny", "--method", "full", "--digit-marks", "--place-tokens"], "not both"),
     (["--method", "qlora"], "qlora needs a CUDA GPU"),
     (["--from-scratch", "tiny", "--method", "lora"], "--method"),

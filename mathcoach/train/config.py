@@ -43,6 +43,9 @@ class TrainConfig:
     factored_places: bool = opt(False, help="with --place-tokens: start each place token's embedding as the sum of "
                                 "vectors for its number, its place and its digit (the digit's own embedding), so a "
                                 "lookup learned for one digit value starts out right for all ten")
+    operand_frame: int = opt(0, help="with --place-tokens: the chat template also writes the question's first two "
+                             "numbers after it, zero-padded to N digits (a=00000016 b=00000088), so the trace reads "
+                             "them at a fixed distance whatever the wording; 0 = off", metavar="N")
     output: str | None = opt(None, help="output directory (default: runs/train/<time>-<model>-<data>)", metavar="DIR",
                              short="o")
     resume: bool = opt(False, help="continue from the last checkpoint in --output")
@@ -156,6 +159,11 @@ class TrainConfig:
                                   "or add --from-scratch")
         if self.factored_places and not self.place_tokens:
             raise ConfigError("factored_places", "initialises the place tokens; add --place-tokens (and --from-scratch)")
+        if self.operand_frame < 0:
+            raise ConfigError("operand_frame", f"must be 0 (off) or a width in digits, got {self.operand_frame}")
+        if self.operand_frame and not self.place_tokens:
+            raise ConfigError("operand_frame", "is written by the place-token template; add --place-tokens (and "
+                              "--from-scratch)")
         if self.digit_marks and self.place_tokens:
             raise ConfigError("place_tokens", "a template writes the question's digits one way: choose "
                               "--digit-marks or --place-tokens, not both")

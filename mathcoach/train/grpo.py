@@ -14,7 +14,6 @@ model-directory contract, all as SFT has them.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import shutil
 import sys
@@ -23,10 +22,10 @@ from pathlib import Path
 
 from mathcoach import modeldir
 from mathcoach.config import ConfigError
-from mathcoach.runs import index_run, sha256_file, versions
+from mathcoach.runs import index_run
 from mathcoach.train.config import TrainConfig
 from mathcoach.train.rewards import parse_rewards, reward_funcs
-from mathcoach.train.run import CHECKPOINTS, load_model_and_tokenizer, prepare_output
+from mathcoach.train.run import CHECKPOINTS, load_model_and_tokenizer, prepare_output, train_results
 from mathcoach.train.start import Start, problem_json, starting_point
 
 
@@ -160,28 +159,15 @@ def run_grpo(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path,
 
     trainer.save_model(str(out))  # the best checkpoint by validation exact match, loaded at the end
     tokenizer.save_pretrained(out)
+    results, resolved, data_sha = train_results(
+        cfg, trainer.state, fmt=start.fmt, fmt_version=start.fmt_version, system=start.system, base=base,
+        max_tokens=start.max_tokens, n_train=len(train_ds), n_val=len(start.picked),
+        train_loss=result.training_loss, train_s=train_s, wall_s=time.time() - t_start, limit=limit)
     state = trainer.state
-    best_step = int(state.best_model_checkpoint.rsplit("-", 1)[1]) if state.best_model_checkpoint else None
-    history = [h for h in state.log_history if "eval_exact_match" in h]
     reward_log = [{k: h[k] for k in ("step", *reward_fields(rewards)) if k in h}
                   for h in state.log_history if "reward" in h]
-    per_step = cfg.batch_size * cfg.grad_accum
-    resolved = dataclasses.asdict(cfg) | {"format": start.fmt, "format_version": start.fmt_version,
-                                          "base_model_path": str(base), "max_tokens": start.max_tokens}
-    data_sha = {"train": sha256_file(cfg.train), "val": sha256_file(cfg.val)}
-    results = {
-        "kind": "train", "method": "grpo", "config": resolved, "versions": versions(), "seed": cfg.seed,
-        "data_sha256": data_sha, "format": {"name": start.fmt, "version": start.fmt_version},
-        "system_prompt_sha256": hashlib.sha256(start.system.encode()).hexdigest() if start.system else None,
-        "rows": {"train": len(train_ds), "val_subset": len(start.picked)},
-        "steps": state.global_step, "best_step": best_step, "best_val_exact_match": state.best_metric,
-        "val_history": [{"step": h["step"], "exact_match": h["eval_exact_match"]} for h in history],
-        "rewards": {"spec": cfg.rewards, "log": reward_log},
-        "generated_samples": state.global_step * per_step,
-        "train_loss": result.training_loss, "train_s": round(train_s, 1), "wall_s": round(time.time() - t_start, 1),
-        "stopped_by": "time limit" if limit and limit.hit else "schedule",
-        "metrics": {"overall": {"exact_match": state.best_metric, "items": len(start.picked), "unscored": 0}},
-    }
+    results |= {"rewards": {"spec": cfg.rewards, "log": reward_log},
+                "generated_samples": state.global_step * cfg.batch_size * cfg.grad_accum}
     write_contract(out, cfg, start, tokenizer, resolved, results, data_sha)
     index_run(out, "train", results | {"config": {"model": cfg.model, "data": cfg.val}})
     return out, results

@@ -113,7 +113,8 @@ def load_model_and_tokenizer(cfg: TrainConfig, train_rows: list[dict], out: Path
 
         base = build_scratch_model(cfg.from_scratch, train_rows, out / "scratch-init", cfg.seed,
                                    max_positions=max(2048, cfg.max_length),
-                                   digits=cfg.template, factored_places=cfg.factored_places)
+                                   digits=cfg.template, factored_places=cfg.factored_places,
+                                   frame=cfg.operand_frame)
     else:
         base = base_model_dir(cfg)
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -294,28 +295,20 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False,
     tokenizer.save_pretrained(out)
     if cfg.from_scratch:
         shutil.rmtree(out / "scratch-init", ignore_errors=True)
+    results, resolved, data_sha = train_results(
+        cfg, trainer.state, fmt=fmt, fmt_version=fmt_version, system=system, base=base, max_tokens=gen_tokens,
+        n_train=len(train_ds), n_val=len(picked), train_loss=result.training_loss, train_s=train_s,
+        wall_s=time.time() - t_start, limit=limit)
     state = trainer.state
-    best_step = int(state.best_model_checkpoint.rsplit("-", 1)[1]) if state.best_model_checkpoint else None
-    history = [h for h in state.log_history if "eval_exact_match" in h]
     tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
-    resolved = dataclasses.asdict(cfg) | {"format": fmt, "format_version": fmt_version,
-                                          "base_model_path": str(base), "max_tokens": gen_tokens}
-    data_sha = {"train": sha256_file(cfg.train), "val": sha256_file(cfg.val)}
-    results = {
-        "kind": "train", "config": resolved, "versions": versions(), "seed": cfg.seed, "objective": cfg.objective,
-        "data_sha256": data_sha, "format": {"name": fmt, "version": fmt_version},
-        "system_prompt_sha256": hashlib.sha256(system.encode()).hexdigest() if system else None,
-        "rows": {"train": len(train_ds), "val_subset": len(picked)},
-        "steps": state.global_step, "best_step": best_step, "best_val_exact_match": state.best_metric,
-        "val_history": [{"step": h["step"], "exact_match": h["eval_exact_match"]} for h in history],
-        "train_loss": result.training_loss, "train_s": round(train_s, 1),
-        "train_runtime_s": round(result.metrics.get("train_runtime", train_s), 1), "wall_s": round(time.time() - t_start, 1),
+    results |= {
+        "objective": cfg.objective,
+        "train_runtime_s": round(result.metrics.get("train_runtime", train_s), 1),
         "tokens_seen": tokens, "tokens_per_s": round(tokens / train_s, 1) if train_s and not ckpt else None,
-        "stopped_by": "time limit" if limit and limit.hit else ("early stopping" if cfg.early_stopping and
-                                                                 state.global_step < state.max_steps else "schedule"),
-        "metrics": {"overall": {"exact_match": state.best_metric, "items": len(picked), "unscored": 0}},
         **(extra_results or {}),
     }
+    if cfg.early_stopping and results["stopped_by"] == "schedule" and state.global_step < state.max_steps:
+        results["stopped_by"] = "early stopping"
     record = modeldir.ModelRecord(
         format=fmt, format_version=fmt_version, system_prompt=system, template=template,
         base_model=None if cfg.from_scratch else cfg.model, base_model_path=None if cfg.from_scratch else str(base),
@@ -325,6 +318,30 @@ def run_train(cfg: TrainConfig, callbacks=(), quiet: bool = False,
     modeldir.write_record(out, record, resolved, results, model_card(out, cfg, results, fmt, system))
     index_run(out, "train", results | {"config": {"model": cfg.model, "data": cfg.val}})
     return out, results
+
+
+def train_results(cfg: TrainConfig, state, *, fmt: str, fmt_version: int, system: str | None, base: Path,
+                  max_tokens: int, n_train: int, n_val: int, train_loss: float, train_s: float, wall_s: float,
+                  limit) -> tuple[dict, dict, dict]:
+    """train_results.json's fields that every method shares (SFT, GRPO, RFT), with the resolved config and the
+    data hashes; each method adds its own. One shape, so eval, the pipeline and the report read any of them."""
+    best_step = int(state.best_model_checkpoint.rsplit("-", 1)[1]) if state.best_model_checkpoint else None
+    history = [h for h in state.log_history if "eval_exact_match" in h]
+    resolved = dataclasses.asdict(cfg) | {"format": fmt, "format_version": fmt_version,
+                                          "base_model_path": str(base), "max_tokens": max_tokens}
+    data_sha = {"train": sha256_file(cfg.train), "val": sha256_file(cfg.val)}
+    results = {
+        "kind": "train", "method": cfg.method, "config": resolved, "versions": versions(), "seed": cfg.seed,
+        "data_sha256": data_sha, "format": {"name": fmt, "version": fmt_version},
+        "system_prompt_sha256": hashlib.sha256(system.encode()).hexdigest() if system else None,
+        "rows": {"train": n_train, "val_subset": n_val},
+        "steps": state.global_step, "best_step": best_step, "best_val_exact_match": state.best_metric,
+        "val_history": [{"step": h["step"], "exact_match": h["eval_exact_match"]} for h in history],
+        "train_loss": train_loss, "train_s": round(train_s, 1), "wall_s": round(wall_s, 1),
+        "stopped_by": "time limit" if limit and limit.hit else "schedule",
+        "metrics": {"overall": {"exact_match": state.best_metric, "items": n_val, "unscored": 0}},
+    }
+    return results, resolved, data_sha
 
 
 def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, system, fmt, gen_tokens, callbacks,

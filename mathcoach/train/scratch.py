@@ -28,9 +28,10 @@ CHAT_TEMPLATE = (
 # at a distance that changes from problem to problem, which a 4M-parameter model got right for both 6-digit
 # operands in only 14% of problems (benchmarks/RESULTS.md); a mark turns it into a lookup by content. The text-level
 # counterpart of Abacus embeddings (McLeish et al., 2024), kept in the template so eval and serve see it too.
-def _digit_template(emit: str) -> str:
+def _digit_template(emit: str, frame: int = 0) -> str:
     """ChatML whose user messages have every digit rewritten by the Jinja expression ``emit``, which sees the digit
-    ``ch``, its ``place`` (0 = ones) and ``st.r``, the index of its number in the message (0 = first).
+    ``ch``, its ``place`` (0 = ones) and ``st.r``, the index of its number in the message (0 = first). ``frame`` > 0
+    adds the operand frame (``operand_frame`` below) after the message.
 
     A thousands separator (``,``, space, narrow or no-break space, ``'`` or ``_`` between a digit and exactly
     three more digits) belongs to its number and is dropped, so "4,821" and "4 821" read as the 4821 of "4821":
@@ -56,10 +57,33 @@ def _digit_template(emit: str) -> str:
         "{%- elif " + is_sep + " -%}"
         "{%- else -%}{%- if st.i -%}{%- set st.r = st.r + 1 -%}{%- set st.i = 0 -%}{%- endif -%}{{- ch -}}{%- endif -%}"
         "{%- endfor -%}{%- endmacro -%}"
+        + (_frame_macro(is_sep, frame) if frame else "") +
         "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' }}"
         "{{- marked(message['content']) if message['role'] == 'user' else message['content'] -}}"
+        + ("{{- framed(message['content']) if message['role'] == 'user' else '' -}}" if frame else "") +
         "{{ '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
     )
+
+
+# --operand-frame: after the question, the template writes its first two numbers zero-padded to the trace's frame,
+# "a=00000016 b=00000088" (a number longer than the frame whole, a missing one as dashes). Why: the third
+# mathcoach-mul attempt had the model write that line itself (`copy8`); teacher-forced, every later lookup read it
+# right, by its fixed distance, yet the line itself came out at chance, 8% of its digits (benchmarks/RESULTS.md,
+# 2026-12-02): the copy must find place k of a number whose position the wording moves. In the template the copy
+# is exact, the question's own text (and place tokens) stays for the refusals, and eval and serve see the same.
+def _frame_macro(is_sep: str, width: int) -> str:
+    return (
+        "{%- macro framed(text) -%}"
+        "{%- set ns = namespace(nums=[], cur='') -%}"
+        "{%- for ch in text -%}{%- if ch in '0123456789' -%}{%- set ns.cur = ns.cur + ch -%}"
+        "{%- elif " + is_sep + " -%}"
+        "{%- else -%}{%- if ns.cur -%}{%- set ns.nums = ns.nums + [ns.cur] -%}{%- endif -%}{%- set ns.cur = '' -%}"
+        "{%- endif -%}{%- endfor -%}{%- if ns.cur -%}{%- set ns.nums = ns.nums + [ns.cur] -%}{%- endif -%}"
+        "{{- '\\n' -}}"
+        "{%- for name in ['a', 'b'] -%}{%- set i = loop.index0 -%}{{- ' ' if i else '' -}}{{- name + '=' -}}"
+        "{%- if i < ns.nums | length -%}{{- '0' * (" + str(width) + " - ns.nums[i] | length) + ns.nums[i] -}}"
+        "{%- else -%}{{- '-' * " + str(width) + " -}}{%- endif -%}{%- endfor -%}"
+        "{%- endmacro -%}")
 
 
 MARKED_TEMPLATE = _digit_template(
@@ -79,9 +103,20 @@ PLACE_TOKEN_TEMPLATE = _digit_template(
     "{%- set table = '" + PLACE_TOKENS[1] + "' if st.r % 2 else '" + PLACE_TOKENS[0] + "' -%}"
     "{{- table[10 * place + ch | int] if place < " + str(PLACE_TOKEN_PLACES) + " else ch -}}")
 TEMPLATES = {None: CHAT_TEMPLATE, "marks": MARKED_TEMPLATE, "tokens": PLACE_TOKEN_TEMPLATE}
+PLACE_TOKEN_EMIT = ("{%- set table = '" + PLACE_TOKENS[1] + "' if st.r % 2 else '" + PLACE_TOKENS[0] + "' -%}"
+                    "{{- table[10 * place + ch | int] if place < " + str(PLACE_TOKEN_PLACES) + " else ch -}}")
 
 
-def char_tokenizer(rows: list[dict], digits: str | None = None):
+def chat_template(digits: str | None, frame: int = 0) -> str:
+    """The template for ``digits`` (None, "marks", "tokens"), with the operand frame when ``frame`` > 0."""
+    if not frame:
+        return TEMPLATES[digits]
+    if digits != "tokens":
+        raise ValueError("the operand frame is built on the place-token template")
+    return _digit_template(PLACE_TOKEN_EMIT, frame)
+
+
+def char_tokenizer(rows: list[dict], digits: str | None = None, frame: int = 0):
     """``digits``: how the template writes the question's digits -- None (plain), "marks" or "tokens" (above)."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -102,7 +137,7 @@ def char_tokenizer(rows: list[dict], digits: str | None = None):
     tok.add_special_tokens(SPECIALS)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|im_start|>", eos_token="<|im_end|>",
                                    pad_token="<|pad|>", unk_token="<|unk|>")
-    fast.chat_template = TEMPLATES[digits]
+    fast.chat_template = chat_template(digits, frame)
     return fast
 
 
@@ -137,12 +172,12 @@ def factor_place_embeddings(model, tok, seed: int) -> None:
 
 
 def build_scratch_model(size: str, rows: list[dict], out: Path, seed: int, max_positions: int = 2048,
-                        digits: str | None = None, factored_places: bool = False) -> Path:
+                        digits: str | None = None, factored_places: bool = False, frame: int = 0) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     layers, hidden, heads, inter = SCRATCH_SIZES[size]
-    tok = char_tokenizer(rows, digits)
+    tok = char_tokenizer(rows, digits, frame)
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
                          num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=max_positions,
