@@ -1,0 +1,50 @@
+"""What a model predicts for each token of a gold trace when it is fed the gold prefix (teacher forcing).
+
+Usage: python benchmarks/teacher_forced.py MODEL_DIR ROWS.jsonl [--n 8] [--chars 40] [--seed 0]
+Prints, for N random multiplication rows, the question, the first CHARS characters of the gold answer and the
+model's argmax prediction under each of them. A field right here and wrong in generation (fused_fields.py) is read
+from the model's own earlier mistake; a field wrong here is not learned. The third mathcoach-mul attempt was read
+this way: its operand line wrong, every lookup after it right (benchmarks/RESULTS.md, 2026-12-02).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model")
+    ap.add_argument("rows")
+    ap.add_argument("--n", type=int, default=8)
+    ap.add_argument("--chars", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0)
+    ns = ap.parse_args(argv)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mathcoach.models.hf import render_prompt
+
+    tok = AutoTokenizer.from_pretrained(ns.model)
+    model = AutoModelForCausalLM.from_pretrained(ns.model).eval()
+    rows = [r for r in map(json.loads, Path(ns.rows).read_text().splitlines()) if r.get("meta", {}).get("op") == "mul"]
+    for row in random.Random(ns.seed).sample(rows, min(ns.n, len(rows))):
+        prompt = tok(render_prompt(tok, [row["messages"][0]]), add_special_tokens=False)["input_ids"]
+        gold = tok(row["messages"][1]["content"][: ns.chars], add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logits = model(torch.tensor([prompt + gold])).logits[0]
+        pred = logits[len(prompt) - 1: len(prompt) + len(gold) - 1].argmax(-1).tolist()
+        print(repr(row["messages"][0]["content"]))
+        print("  gold", repr(tok.decode(gold)))
+        print("  pred", repr("".join(tok.convert_ids_to_tokens(pred))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
