@@ -1,6 +1,6 @@
 """Which field of a `fused`, `staged`, `carryout`, `carryout8` or `copy8` trace a model gets wrong, each judged on the model's own inputs.
 
-Usage: python benchmarks/fused_fields.py SAMPLES.jsonl
+Usage: python benchmarks/fused_fields.py SAMPLES.jsonl [--by-line]
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
 samples.jsonl. Fields, per line k and group i (traces.mul_fused):
     label   the line's digit d: the second number's digit at place k (a lookup by the question's mark)
@@ -41,9 +41,13 @@ def operand_fields(c: collections.Counter, line: str, a_num: int, b_num: int) ->
             c[where, "ok"] += w == x
 
 
-def fields(rows: list[dict]) -> collections.Counter:
-    c: collections.Counter = collections.Counter()
+def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
+    """Counts per field; ``by_line`` splits every field of the trace's lines by line k (``label, line 3``), since
+    a lookup at a fixed distance is learned distance by distance: the mathcoach-mul fourth attempt read the
+    second number's digit right on every line but lines 3 and 4 (benchmarks/RESULTS.md)."""
+    total: collections.Counter = collections.Counter()
     for r in rows:
+        c = total
         a_num, b_num = r["a"], r["b"]  # eval sample rows carry their problem (eval/score.py PROBLEM_FIELDS)
         if a_num is None:
             continue
@@ -54,6 +58,7 @@ def fields(rows: list[dict]) -> collections.Counter:
         if lines and OPERANDS.fullmatch(lines[0]):
             operand_fields(c, lines.pop(0), a_num, b_num)
         for k, line in enumerate(lines):
+            c = _ByLine(total, k) if by_line else total
             m = LINE.fullmatch(line)
             short = None if m else SHORT.fullmatch(line)
             if short and above:
@@ -99,23 +104,42 @@ def fields(rows: list[dict]) -> collections.Counter:
             c["field", "n"] += 1
             c["field", "ok"] += bool(sums) and m.group(4) == f"{sums[0]}{field}"
             field, above = m.group(4), [*sums, carry]
-    return c
+    return total
+
+
+class _ByLine:
+    """A view of the counter that files every key under its line: ("t with d > 0", "n") -> ("t ..., line 3", "n")."""
+
+    def __init__(self, counter: collections.Counter, k: int):
+        self.counter, self.k = counter, k
+
+    def __getitem__(self, key):
+        return self.counter[f"{key[0]}, line {self.k}", key[1]]
+
+    def __setitem__(self, key, value):
+        self.counter[f"{key[0]}, line {self.k}", key[1]] = value
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("samples")
+    ap.add_argument("--by-line", action="store_true", help="every field of the trace's lines split by line k")
     args = ap.parse_args()
     rows = [json.loads(ln) for ln in open(args.samples, encoding="utf-8")]
     if "train_step" in rows[0]:
         print(f"validation round at step {rows[0]['train_step']}")
-    c = fields(rows)
+    c = fields(rows, args.by_line)
     print(f"{len(rows)} answers, {sum(bool(r['correct']) for r in rows)} right")
     print("| field | right | of | share | tens wrong | ones wrong |\n|---|---:|---:|---:|---:|---:|")
-    for name in sorted({k for k, _ in c}):
+    for name in sorted({k for k, _ in c}, key=_order):
         n, ok = c[name, "n"], c[name, "ok"]
         extra = f"{c[name, 'tens wrong']} | {c[name, 'ones wrong']}" if name.startswith("t ") else "|"
         print(f"| {name} | {ok} | {n} | {ok / max(n, 1):.1%} | {extra} |")
+
+
+def _order(name: str) -> tuple:
+    field, _, line = name.partition(", line ")
+    return (field, int(line) if line.isdigit() else -1, name)
 
 
 if __name__ == "__main__":

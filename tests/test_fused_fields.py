@@ -79,3 +79,17 @@ def test_copy8_operand_line_is_judged_digit_by_digit_and_the_lines_after_it_as_c
     assert c["label", "n"] == 8  # the lines after the operand line are read as carryout8's, labels from line 0
     c = fused_fields.fields([_row(16, 88, text.replace("a=00000016", "a=00000061", 1))])
     assert c["copy a, digit", "n"] - c["copy a, digit", "ok"] == 2 and c["copy a, padding", "ok"] == 6
+
+
+def test_by_line_files_a_wrong_label_under_its_line_and_keeps_the_totals():
+    a, b = 5264, 1224604
+    text = render(_problem(a, b), "carryout8")
+    lines = text.splitlines()
+    assert lines[3].startswith("Δ4=")  # line 3 reads the second number's digit at place 3
+    lines[3] = "Δ0=" + lines[3][3:]
+    row = _row(a, b, "\n".join(lines))
+    whole, split = fused_fields.fields([row]), fused_fields.fields([row], by_line=True)
+    assert split["label, line 3", "n"] == 1 and split["label, line 3", "ok"] == 0
+    assert split["label, line 2", "ok"] == split["label, line 2", "n"] == 1
+    assert sum(split[f"label, line {k}", "n"] for k in range(8)) == whole["label", "n"] == 8
+    assert whole["label", "ok"] == 7
