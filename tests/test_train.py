@@ -493,3 +493,27 @@ def test_factored_place_tokens_start_as_number_plus_place_plus_digit(tmp_path):
         for k in (0, 3, 7):
             mark = tok.convert_tokens_to_ids(marks[k])
             assert torch.allclose(e[mark] - raw[mark], e[ids(t)[10 * k]] - digit[0], atol=1e-6)
+
+
+def test_batching_random_mixes_short_and_long_rows_in_one_batch(tmp_path, capsys):
+    """--batching random reaches the trainer's sampler; length grouping (the default) keeps rows of one length
+    together. A bad value is one line and exit status 2."""
+    from transformers import Trainer
+
+    from mathcoach.train.run import sft_config
+
+    lengths = [5] * 64 + [500] * 64  # short rows (refusals) and long ones (traces)
+    data = [{"input_ids": [1] * n} for n in lengths]
+    for batching, mixed in (("length", False), ("random", True)):
+        args = sft_config(TrainConfig(train="t.jsonl", val="v.jsonl", batching=batching, batch_size=8), tmp_path / batching, len(data))
+        assert args.train_sampling_strategy == ("random" if mixed else "group_by_length")
+        sampler = Trainer._get_train_sampler.__get__(type("T", (), {"args": args, "train_dataset": data,
+                                                                    "processing_class": None, "model": None})())()
+        order = list(sampler)
+        batches = [{lengths[i] for i in order[s:s + 8]} for s in range(0, len(order), 8)]
+        share = sum(len(b) == 2 for b in batches) / len(batches)  # batches holding both kinds of row
+        # grouped: at most the batch where a sorted megabatch turns from long to short; random: nearly all
+        assert (share > 0.8) if mixed else (share < 0.5), (batching, share)
+    code = main(["train", "--train", "x.jsonl", "--val", "y.jsonl", "--batching", "shuffled"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "batching" in err[0]

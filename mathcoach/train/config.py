@@ -75,6 +75,9 @@ class TrainConfig:
     max_length: int = opt(1024, help="longest training sequence in tokens; longer rows are an error", metavar="N")
     packing: bool = opt(False, help="pack rows into max-length sequences (best-fit; loss mask and attention kept per "
                          "row; needs CUDA + flash-attn)")
+    batching: str = opt("length", help="how rows are drawn into batches: length (rows of similar length together, "
+                        "least padding) | random (every batch a mix, so short rows such as refusals are learned beside "
+                        "long traces rather than in batches of their own)", choices=("length", "random"))
     bf16: bool | None = opt(None, help="bf16 autocast (default: on where the hardware supports it)")
     gradient_checkpointing: bool = opt(False, help="trade compute for memory on large models")
     seed: int = opt(0, help="seed for initialisation, data order and dropout")

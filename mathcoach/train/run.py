@@ -173,7 +173,10 @@ def sft_config(cfg: TrainConfig, out: Path, n_rows: int):
         report_to=[r for r in cfg.report_to.split(",") if r and r != "none"] or "none",
         max_length=cfg.max_length, packing=cfg.packing, completion_only_loss=True,
         include_num_input_tokens_seen="non_padding", disable_tqdm=True,  # trainer.Progress shows it
-        train_sampling_strategy="random" if cfg.packing else "group_by_length",
+        # Grouping by length pads least, but a short kind of row then comes in batches of its own: the fourth
+        # mathcoach-mul attempt's first reply token was a prior over "trace or refuse", the same for every question
+        # (benchmarks/RESULTS.md, 2026-12-03). --batching random mixes every batch.
+        train_sampling_strategy="random" if cfg.packing or cfg.batching == "random" else "group_by_length",
         dataloader_num_workers=0, eval_accumulation_steps=None,
     )
 
