@@ -1,4 +1,4 @@
-"""Which field of a `fused`, `staged`, `carryout`, `carryout8` or `copy8` trace a model gets wrong, each judged on the model's own inputs.
+"""Which field of a `fused`, `staged`, `carryout`, `carryout8`, `copy8` or `trimmed8` trace a model gets wrong, each judged on the model's own inputs.
 
 Usage: python benchmarks/fused_fields.py SAMPLES.jsonl [--by-line]
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
@@ -12,8 +12,10 @@ samples.jsonl. Fields, per line k and group i (traces.mul_fused):
 own a and d, and t = p + r + c on the model's own p, r and c. `carryout8`'s short lines (traces.mul_carryout8) are
 judged as "shift": each digit must be the next group's sum digit on the model's line above. "field" is the answer
 field at the end of each line: the model's own first sum digit in front of its own field above. `copy8`'s operand
-line is judged digit by digit ("copy a, digit"; the zero padding in front of a number apart). Rows that must
-be refused (no operands) are left out.
+line is judged digit by digit ("copy a, digit"; the zero padding in front of a number apart). "answer, read off the
+last line" judges the Answer line against the product the model's own last line implies: its groups' sum digits
+past the first, top group first, then its field (for `trimmed8`, which stops after the long lines, the whole read;
+for `carryout8` the upper digits are zeros by then). Rows that must be refused (no operands) are left out.
 The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
 """
 
@@ -71,6 +73,11 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
                 field, above = short.group(3), [*digits, 0]
                 continue
             if not m:
+                answer = re.fullmatch(r"Answer:\s*(\d+)", line)
+                if answer and above and field:  # the product the model's own last line implies, read off it
+                    implied = int("".join(map(str, reversed(above[1:]))) + field)
+                    c["answer, read off the last line", "n"] += 1
+                    c["answer, read off the last line", "ok"] += int(answer.group(1)) == implied
                 break
             d = int(m.group(2))
             c["label", "n"] += 1

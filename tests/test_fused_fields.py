@@ -93,3 +93,16 @@ def test_by_line_files_a_wrong_label_under_its_line_and_keeps_the_totals():
     assert split["label, line 2", "ok"] == split["label, line 2", "n"] == 1
     assert sum(split[f"label, line {k}", "n"] for k in range(8)) == whole["label", "n"] == 8
     assert whole["label", "ok"] == 7
+
+
+def test_trimmed8_answer_is_judged_against_what_the_last_long_line_implies():
+    a, b = 98765432, 99999999
+    text = render(_problem(a, b), "trimmed8")
+    c = fused_fields.fields([_row(a, b, text), _row(16, 88, render(_problem(16, 88), "carryout8"))])
+    assert c["answer, read off the last line", "n"] == 2 and c["answer, read off the last line", "ok"] == 2
+    assert c["label", "n"] == 16 and c["label", "ok"] == 16  # 8 long lines in each
+    wrong = text.replace(f"Answer: {a * b}".replace("Answer: ", "Answer: " + " " * (16 - len(str(a * b)))),
+                         "Answer: " + " " * (16 - len(str(a * b))) + str(a * b + 10**9))
+    assert wrong != text
+    c = fused_fields.fields([_row(a, b, wrong)])
+    assert c["answer, read off the last line", "ok"] == 0 and c["field", "ok"] == c["field", "n"] == 8

@@ -333,3 +333,18 @@ def test_copy8_is_an_operand_line_then_carryout8(p):
     frame = max(8, len(str(p.a)), len(str(p.b)))
     assert head == f"a={str(p.a).zfill(frame)} b={str(p.b).zfill(frame)}"
     assert rest == render(p, "carryout8")
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_trimmed8_is_carryout8_long_lines_and_its_answer_is_read_off_the_last(p):
+    """`trimmed8` is `carryout8`'s long lines alone; after the last one the product is the sum digits of its groups
+    past the first (top group first) followed by its field, so the answer needs no line that only shifts the sum."""
+    body, answer = render(p, "trimmed8").rsplit("\nAnswer: ", 1)
+    frame = max(8, len(str(p.a)), len(str(p.b)))
+    lines = body.splitlines()
+    assert lines == render(p, "carryout8").splitlines()[:frame]
+    groups = re.findall(r"\D\d\d\d\d(\d\d)", re.fullmatch(r"..=(\S+) .*", lines[-1]).group(1))
+    upper = "".join(str(int(t) % 10) for t in reversed(groups[1:]))
+    field = lines[-1].rsplit(" ", 1)[1].rstrip("_")
+    assert answer.strip() == str(p.a * p.b) and int(upper + field) == p.a * p.b

@@ -312,19 +312,21 @@ def test_place_tokens_reach_training_eval_and_serve_through_the_saved_template(t
 
 
 def test_the_operand_frame_reaches_training_eval_and_serve_through_the_saved_template(tmp_path):
-    """The template writes the first two numbers after the question, padded to the frame (separators dropped, a
+    """The template writes the count of numbers and the first two after the question, padded to the frame (separators dropped, a
     missing number as dashes, a longer one whole); the question keeps its place tokens; replies are untouched."""
     from mathcoach.train.scratch import PLACE_TOKENS
 
     tok, res, prompt, reply = _scratch_prompts(tmp_path, "carryout8", 1250, place_tokens=True, operand_frame=8)
-    assert prompt.endswith("?\na=00000016 b=00780969<|im_end|>\n<|im_start|>assistant\n")
+    assert prompt.endswith("?\nn=2 a=00000016 b=00780969<|im_end|>\n<|im_start|>assistant\n")
     assert f"What is {PLACE_TOKENS[0][11]}{PLACE_TOKENS[0][6]} * " in prompt
-    assert "= ?\na=00000007 b=00000008<|im_end|>" in reply and "\n56<|im_end|>" in reply
+    assert "= ?\nn=2 a=00000007 b=00000008<|im_end|>" in reply and "\n56<|im_end|>" in reply
     assert res["config"]["operand_frame"] == 8
     render = lambda q: tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False)  # noqa: E731
-    assert render("4,821 times 307").endswith("\na=00004821 b=00000307<|im_end|>\n")
-    assert render("what is 5 squared").endswith("\na=00000005 b=--------<|im_end|>\n")
-    assert render("123456789 x 2").endswith("\na=123456789 b=00000002<|im_end|>\n")
+    assert render("4,821 times 307").endswith("\nn=2 a=00004821 b=00000307<|im_end|>\n")
+    assert render("what is 5 squared").endswith("\nn=1 a=00000005 b=--------<|im_end|>\n")
+    assert render("123456789 x 2").endswith("\nn=2 a=123456789 b=00000002<|im_end|>\n")
+    assert render("what is 2.5 times 4").endswith("\nn=3 a=00000002 b=00000005<|im_end|>\n")  # count: refusals
+    assert render("multiply the numbers").endswith("\nn=0 a=-------- b=--------<|im_end|>\n")
 
 
 def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):

@@ -65,12 +65,14 @@ def _digit_template(emit: str, frame: int = 0) -> str:
     )
 
 
-# --operand-frame: after the question, the template writes its first two numbers zero-padded to the trace's frame,
-# "a=00000016 b=00000088" (a number longer than the frame whole, a missing one as dashes). Why: the third
+# --operand-frame: after the question, the template writes how many numbers it holds and its first two zero-padded
+# to the trace's frame, "n=2 a=00000016 b=00000088" (a number longer than the frame whole, a missing one as dashes). Why: the third
 # mathcoach-mul attempt had the model write that line itself (`copy8`); teacher-forced, every later lookup read it
 # right, by its fixed distance, yet the line itself came out at chance, 8% of its digits (benchmarks/RESULTS.md,
 # 2026-12-02): the copy must find place k of a number whose position the wording moves. In the template the copy
 # is exact, the question's own text (and place tokens) stays for the refusals, and eval and serve see the same.
+# The count (n=) is there for the refusals: the fourth attempt refused none, its first reply token the same prior
+# for every question; three operands, a decimal (read as two numbers) or none at all become one local read of n.
 def _frame_macro(is_sep: str, width: int) -> str:
     return (
         "{%- macro framed(text) -%}"
@@ -79,7 +81,7 @@ def _frame_macro(is_sep: str, width: int) -> str:
         "{%- elif " + is_sep + " -%}"
         "{%- else -%}{%- if ns.cur -%}{%- set ns.nums = ns.nums + [ns.cur] -%}{%- endif -%}{%- set ns.cur = '' -%}"
         "{%- endif -%}{%- endfor -%}{%- if ns.cur -%}{%- set ns.nums = ns.nums + [ns.cur] -%}{%- endif -%}"
-        "{{- '\\n' -}}"
+        "{{- '\\n' -}}{{- 'n=' + (ns.nums | length | string) + ' ' -}}"
         "{%- for name in ['a', 'b'] -%}{%- set i = loop.index0 -%}{{- ' ' if i else '' -}}{{- name + '=' -}}"
         "{%- if i < ns.nums | length -%}{{- '0' * (" + str(width) + " - ns.nums[i] | length) + ns.nums[i] -}}"
         "{%- else -%}{{- '-' * " + str(width) + " -}}{%- endif -%}{%- endfor -%}"

@@ -66,15 +66,15 @@ def mul_places(p: Problem) -> list[Step]:
 
 
 def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False, least: int = ALIGNED_FRAME,
-                        short: bool = False) -> list[Step]:
+                        short: bool = False, upper: bool = True) -> list[Step]:
     """The lines of `fused`; ``product`` writes a * d before each t (`staged`), ``top`` adds a group past the frame
     (`carryout`); ``least`` widens the frame, ``short`` writes the lines past it as one sum digit per group
-    (`carryout8`)."""
+    (`carryout8`), ``upper=False`` leaves them out (`trimmed8`)."""
     frame = frame_width(p, least)
     a_digits = [p.a // 10**i % 10 for i in range(frame)] + [0] * top
     n = len(a_digits)
     steps, rest, done = [], 0, ""
-    for k in range(2 * frame):
+    for k in range(2 * frame if upper else frame):
         d = p.b // 10**k % 10
         brief = short and k >= frame  # d is 0 here: t = r, with no product and no carry
         groups, carry = [], 0
@@ -170,6 +170,25 @@ def mul_carryout8(p: Problem) -> list[Step]:
     their groups copy zeros and a digit through four fields; written short, an 8x8 row is ~980 tokens instead of
     ~1,370, so the 60-minute budget (issue 18) buys ~40% more rows. The long lines are `carryout`'s exactly."""
     return _multiply_add_lines(p, product=True, top=True, least=8, short=True)
+
+
+def mul_trimmed8(p: Problem) -> list[Step]:
+    """`carryout8` without its short lines: the answer is read off the last long line instead. For 16 * 88:
+
+        Α8=α684848β180812γ080001δ080000ε080000ζ080000η080000θ080000ι080000 8_______________
+        ...                                                  (8 long lines, one per place of the frame)
+        Θ0=α600000β100001γ000001δ000000ε000000ζ000000η000000θ000000ι000000 00001408________
+        Answer:             1408
+
+    After the last long line the product's lower places are its field and its upper places are the sum digits of
+    that line's groups, top group first; in a row of one shape each of the 16 answer characters is a copy from a
+    distance that is the same in every problem (the kind of read every mathcoach-mul attempt learned first).
+
+    Why: the 8 short lines only move the sum down one place a line; they were ~30% of a `carryout8` row's tokens,
+    and tokens per hour were what separated the fourth attempt's 12.5% in 60 minutes from its 42.7% after 96
+    (benchmarks/RESULTS.md, 2026-12-03). A row of ~740 tokens instead of ~1,040 also costs less attention a
+    token."""
+    return _multiply_add_lines(p, product=True, top=True, least=8, upper=False)
 
 
 def mul_copy8(p: Problem) -> list[Step]:
