@@ -15,7 +15,8 @@ field at the end of each line: the model's own first sum digit in front of its o
 line is judged digit by digit ("copy a, digit"; the zero padding in front of a number apart). "answer, read off the
 last line" judges the Answer line against the product the model's own last line implies: its groups' sum digits
 past the first, top group first, then its field (for `trimmed8`, which stops after the long lines, the whole read;
-for `carryout8` the upper digits are zeros by then). Rows that must be refused (no operands) are left out.
+for `carryout8` the upper digits are zeros by then), and digit by digit: its places 0-7 (copied from the field)
+apart from places 8-15 (read off the groups). Rows that must be refused (no operands) are left out.
 The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
 """
 
@@ -78,6 +79,13 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
                     implied = int("".join(map(str, reversed(above[1:]))) + field)
                     c["answer, read off the last line", "n"] += 1
                     c["answer, read off the last line", "ok"] += int(answer.group(1)) == implied
+                    # digit by digit from the right: the places the field holds apart from the places the
+                    # last line's group sums hold (trimmed8's upper read, a different distance for each place)
+                    want, got = str(implied), answer.group(1).lstrip("0") or "0"
+                    for j in range(max(len(want), len(got))):
+                        where = "answer digit, places 0-7 (the field)" if j < 8 else "answer digit, places 8-15"
+                        c[where, "n"] += 1
+                        c[where, "ok"] += j < min(len(want), len(got)) and want[-1 - j] == got[-1 - j]
                 break
             d = int(m.group(2))
             c["label", "n"] += 1

@@ -106,3 +106,6 @@ def test_trimmed8_answer_is_judged_against_what_the_last_long_line_implies():
     assert wrong != text
     c = fused_fields.fields([_row(a, b, wrong)])
     assert c["answer, read off the last line", "ok"] == 0 and c["field", "ok"] == c["field", "n"] == 8
+    # the slip is in place 9, one of the places read off the groups: the field's places stay right
+    assert c["answer digit, places 8-15", "n"] == 8 and c["answer digit, places 8-15", "ok"] == 7
+    assert c["answer digit, places 0-7 (the field)", "ok"] == c["answer digit, places 0-7 (the field)", "n"] == 8

@@ -57,12 +57,14 @@ def test_the_shipped_model_answers_a_fixed_set_or_says_it_is_missing(tmp_path):
         assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
         return
     from mathcoach.eval.score import Sampling, ask_and_score
+    from mathcoach.modeldir import read_record
     from mathcoach.models import load_model
     from mathcoach.problems.dataset import Item
 
     model = load_model("mathcoach-mul")
     items = [Item(f"fixed-{i}", q, gold, None, "question") for i, (q, gold) in enumerate(FIXED)]
-    rows = ask_and_score(model, items, None, [], Sampling(max_tokens=1100), "carryout8")
+    fmt = read_record(shipped.mul_dir()).format  # scored in the format the weights were trained on
+    rows = ask_and_score(model, items, None, [], Sampling(max_tokens=1100), fmt)
     wrong = [(r["question"], r["strict"], r["refused"]) for r in rows if not r["correct"]]
     assert not wrong
 
