@@ -373,6 +373,7 @@ def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     (["--format", "staged"], "--from-scratch"),
     (["--format", "long"], "is written in 'scratchpad'"),
     (["--objective", "pretrain", "--from-scratch", "tiny", "--method", "full"], "continues a pretrained --model"),
+    (["--answer-weight", "0"], "--answer-weight: must be above 0"),
 ])
 def test_bad_train_settings_one_line_exit_2_and_no_output(tiny_model, tmp_path, capsys, extra, needle):
     if extra in (["--method", "qlora"], ["--packing"]) and torch.cuda.is_available():
@@ -519,3 +520,55 @@ def test_batching_random_mixes_short_and_long_rows_in_one_batch(tmp_path, capsys
     code = main(["train", "--train", "x.jsonl", "--val", "y.jsonl", "--batching", "shuffled"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "batching" in err[0]
+
+
+def test_answer_weights_cover_the_last_answer_line_only():
+    from mathcoach.train.trainer import answer_weights
+
+    marker = [7, 8]
+    ids = torch.tensor([[1, 7, 8, 2, 7, 8, 3, 4], [1, 2, 3, 4, 5, 6, 7, 9]])
+    w = answer_weights(ids, marker, 5.0)
+    assert w[0].tolist() == [1, 1, 1, 1, 5, 5, 5, 5]  # from the last marker to the end
+    assert w[1].tolist() == [1.0] * 8  # no Answer line (a refusal): the plain loss
+
+
+def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model):
+    """The weighted loss at weight 1 is the model's own mean loss over the completion; above 1 the Answer line's
+    tokens count more: computed here by hand from the per-token losses."""
+    from types import SimpleNamespace
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mathcoach.train.trainer import ANSWER_MARKER, MathSFTTrainer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32)
+    prompt, reply = tok("What is 12 * 3?\n")["input_ids"], tok("12 * 3 = 36\nAnswer: 36")["input_ids"]
+    ids = torch.tensor([prompt + reply])
+    labels = ids.clone()
+    labels[0, : len(prompt)] = -100
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    marker = tok(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        plain = model(**inputs).loss
+        same = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=1.0 + 1e-9, answer_ids=marker), model,
+                                           dict(inputs))
+        heavy = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=9.0, answer_ids=marker), model, dict(inputs))
+        logits = model(input_ids=ids).logits[0, :-1]
+    per_token = torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction="none")[len(prompt) - 1:]
+    start = next(i for i in range(len(ids[0]) - len(marker), -1, -1) if ids[0, i:i + len(marker)].tolist() == marker)
+    w = torch.ones_like(per_token)
+    w[start - len(prompt):] = 9.0  # per_token[j] is the loss of token len(prompt) + j
+    assert torch.allclose(same, plain, atol=1e-5)
+    assert torch.allclose(heavy, (per_token * w).sum() / w.sum(), atol=1e-5) and not torch.allclose(heavy, plain)
+
+
+def test_training_with_an_answer_weight_runs_and_is_recorded(tmp_path):
+    train = make_rows(tmp_path, "train", 8, fmt="reversed")
+    val = make_rows(tmp_path, "val", 2, fmt="reversed")
+    out, res = run_train(TrainConfig(train=str(train), val=str(val), from_scratch="tiny", method="full", max_steps=2,
+                                     eval_steps=2, eval_problems=2, batch_size=4, bf16=False, answer_weight=4.0,
+                                     output=str(tmp_path / "s")), quiet=True)
+    assert res["config"]["answer_weight"] == 4.0
+    losses = [float(r["loss"]) for r in csv.DictReader((out / "metrics.csv").open()) if r["loss"]]
+    assert losses and all(0 < x < 100 for x in losses)

@@ -75,6 +75,8 @@ class TrainConfig:
     max_length: int = opt(1024, help="longest training sequence in tokens; longer rows are an error", metavar="N")
     packing: bool = opt(False, help="pack rows into max-length sequences (best-fit; loss mask and attention kept per "
                          "row; needs CUDA + flash-attn)")
+    answer_weight: float = opt(1.0, help="weight of the final Answer line's tokens in the loss (the weighted mean "
+                               "over the completion); above 1 gives its reads more signal", metavar="W")
     batching: str = opt("length", help="how rows are drawn into batches: length (rows of similar length together, "
                         "least padding) | random (every batch a mix, so short rows such as refusals are learned beside "
                         "long traces rather than in batches of their own)", choices=("length", "random"))
@@ -180,6 +182,8 @@ class TrainConfig:
                 raise ConfigError(name, f"must be 1 or more, got {getattr(self, name)}")
         if self.max_steps is None and self.epochs <= 0:
             raise ConfigError("epochs", f"must be above 0, got {self.epochs}")
+        if self.answer_weight <= 0:
+            raise ConfigError("answer_weight", f"must be above 0, got {self.answer_weight}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ConfigError("max_minutes", f"must be above 0, got {self.max_minutes}")
         if not 0 < self.learning_rate < 1:
@@ -212,6 +216,8 @@ class TrainConfig:
             raise ConfigError("temperature", f"must be above 0 to sample a group, got {self.temperature}")
         if self.beta < 0:
             raise ConfigError("beta", f"must be 0 or more, got {self.beta}")
+        if self.method == "grpo" and self.answer_weight != 1.0:
+            raise ConfigError("answer_weight", "GRPO's loss is weighted by the reward, not by token; drop it")
         parse_rewards(self.rewards)
 
     @property

@@ -80,11 +80,52 @@ class GenerationValidation:
         return {"exact_match": overall["exact_match"], "in_format": overall.get("in_format")}
 
 
+ANSWER_MARKER = "Answer:"
+
+
+def answer_weights(input_ids, marker_ids: list[int], weight: float):
+    """Per-token loss weights: ``weight`` from the last ``marker_ids`` run in each row (the final Answer line) to the
+    row's end, 1 elsewhere; a row without the marker (a refusal) keeps 1 throughout."""
+    import torch
+
+    w = torch.ones(input_ids.shape, dtype=torch.float32, device=input_ids.device)
+    n = len(marker_ids)
+    if not n or input_ids.shape[1] < n:
+        return w
+    marker = torch.tensor(marker_ids, device=input_ids.device)
+    hits = (input_ids.unfold(1, n, 1) == marker).all(-1)  # (rows, positions where the marker starts)
+    for row in range(input_ids.shape[0]):
+        where = hits[row].nonzero()
+        if len(where):
+            w[row, int(where[-1]):] = weight
+    return w
+
+
 class MathSFTTrainer(GenerationValidation, SFTTrainer):
     def __init__(self, *args, val_items=(), gen: GenSettings | None = None, samples_path: Path | None = None,
-                 **kwargs):
+                 answer_weight: float = 1.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.val_items, self.gen, self.samples_path = list(val_items), gen, samples_path
+        self.answer_weight = answer_weight
+        self.answer_ids = self.processing_class(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        # --answer-weight: the Answer line's ~16 tokens are 2% of a mathcoach-mul row and the reads it needs were the
+        # last to be learned (the fifth attempt: 91 of 92 traces right, 41% of Answer lines; benchmarks/RESULTS.md,
+        # 2026-12-05), so their loss can count more. The weighted mean over the completion's tokens keeps the
+        # loss's scale; TRL's own loss (and its entropy and token-accuracy logs) is used when the weight is 1.
+        if self.answer_weight == 1.0:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        import torch.nn.functional as F
+
+        labels = inputs["labels"]
+        out = model(**{k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")},
+                    use_cache=False)
+        logits, target = out.logits[:, :-1, :].float(), labels[:, 1:]
+        per_token = F.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="none")
+        w = answer_weights(inputs["input_ids"], self.answer_ids, self.answer_weight)[:, 1:] * (target != -100)
+        loss = (per_token * w).sum() / w.sum().clamp(min=1)
+        return (loss, out) if return_outputs else loss
 
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix="eval"):
