@@ -2,10 +2,10 @@
 
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mathcoach.problems.answer import ANSWER_VERSION, extract, matches, normalize_number
+from mathcoach.problems.answer import ANSWER_VERSION, extract, is_refusal, matches, normalize_number
 
 
 def _group(digits: str, sep: str) -> str:
@@ -45,12 +45,14 @@ def test_every_supported_number_format_round_trips(n):
 
 
 @given(st.text(max_size=500))
+@example("REFUSED:")  # a refusal line without digits: no number, and a refusal
 @settings(max_examples=500)
 def test_extraction_never_raises_and_finds_nothing_without_digits(text):
     e = extract(text)
     p = extract(text, pair=True)
     if not any(c.isdigit() for c in text):
-        assert e == p == type(e)(None, None)
+        # no number either way; a text whose last line starts "Refused:" (hypothesis found "REFUSED:") is a refusal
+        assert e == p == type(e)(None, None, refused=is_refusal(text))
 
 
 def test_no_answer_is_none_never_zero():
