@@ -551,9 +551,14 @@ def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model)
     marker = tok(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
     with torch.no_grad():
         plain = model(**inputs).loss
+        # a weight a hair above 1 takes the weighted path (at exactly 1 TRL's own loss is used)
         same = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=1.0 + 1e-9, answer_ids=marker), model,
                                            dict(inputs))
         heavy = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=9.0, answer_ids=marker), model, dict(inputs))
+        # under gradient accumulation the Trainer leaves the division by its micro-batches to the loss
+        accumulated = MathSFTTrainer.compute_loss(
+            SimpleNamespace(answer_weight=9.0, answer_ids=marker, model_accepts_loss_kwargs=True,
+                            current_gradient_accumulation_steps=2), model, dict(inputs), num_items_in_batch=99)
         logits = model(input_ids=ids).logits[0, :-1]
     per_token = torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction="none")[len(prompt) - 1:]
     start = next(i for i in range(len(ids[0]) - len(marker), -1, -1) if ids[0, i:i + len(marker)].tolist() == marker)
@@ -561,6 +566,7 @@ def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model)
     w[start - len(prompt):] = 9.0  # per_token[j] is the loss of token len(prompt) + j
     assert torch.allclose(same, plain, atol=1e-5)
     assert torch.allclose(heavy, (per_token * w).sum() / w.sum(), atol=1e-5) and not torch.allclose(heavy, plain)
+    assert torch.allclose(accumulated, heavy / 2, atol=1e-6)
 
 
 def test_training_with_an_answer_weight_runs_and_is_recorded(tmp_path):

@@ -125,6 +125,10 @@ class MathSFTTrainer(GenerationValidation, SFTTrainer):
         per_token = F.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="none")
         w = answer_weights(inputs["input_ids"], self.answer_ids, self.answer_weight)[:, 1:] * (target != -100)
         loss = (per_token * w).sum() / w.sum().clamp(min=1)
+        if num_items_in_batch is not None and self.model_accepts_loss_kwargs:
+            # the Trainer then leaves gradient accumulation to the loss (it divides only losses it thinks unscaled):
+            # each micro-batch's mean is one of current_gradient_accumulation_steps parts of the step's loss
+            loss = loss / self.current_gradient_accumulation_steps
         return (loss, out) if return_outputs else loss
 
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
