@@ -1,4 +1,4 @@
-"""Which field of a `fused`, `staged`, `carryout`, `carryout8`, `copy8` or `trimmed8` trace a model gets wrong, each judged on the model's own inputs.
+"""Which field of a `fused`, `staged`, `carryout`, `carryout8`, `copy8`, `trimmed8` or `gathered8` trace a model gets wrong, each judged on the model's own inputs.
 
 Usage: python benchmarks/fused_fields.py SAMPLES.jsonl [--by-line]
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
@@ -16,7 +16,11 @@ line is judged digit by digit ("copy a, digit"; the zero padding in front of a n
 last line" judges the Answer line against the product the model's own last line implies: its groups' sum digits
 past the first, top group first, then its field (for `trimmed8`, which stops after the long lines, the whole read;
 for `carryout8` the upper digits are zeros by then), and digit by digit: its places 0-7 (copied from the field)
-apart from places 8-15 (read off the groups). Rows that must be refused (no operands) are left out.
+apart from places 8-15 (read off the groups). `gathered8`'s short lines (traces.mul_gathered8) are judged as
+"gather, mark" (the mark of the line's group), "gather, digit" (that group's sum ones digit on the model's own last
+long line: the read by mark) and "gather, field" (the model's own field above, the last long line's for the first,
+copied behind that digit); its Answer line is then judged against its own last field. Rows that must be refused
+(no operands) are left out.
 The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
 """
 
@@ -31,6 +35,7 @@ LINE = re.compile(r"(.)(\d)=((?:\D\d{4})+|(?:\D\d{6})+) (\d+)(_*)")  # fused gro
 GROUP = re.compile(r"(\D)(\d)(\d)(\d\d)?(\d\d)")  # mark, a, d, [p,] t
 SHORT = re.compile(r"(.)=((?:\D\d)+) (\d+)(_*)")  # carryout8's d = 0 lines: a mark and one sum digit per group
 OPERANDS = re.compile(r"a=(\d+) b=(\d+)")  # copy8's operand line
+GATHER = re.compile(r"(\D)=(\d)(\d*)(_*)")  # gathered8's short lines: a group's mark, its sum digit, the field
 
 
 def operand_fields(c: collections.Counter, line: str, a_num: int, b_num: int) -> None:
@@ -57,6 +62,8 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
         n_a = len(str(a_num))
         above: list[int] = []
         field = ""
+        marks: list[str] = []  # the last long line's group marks, for gathered8's reads by mark
+        gathered: str | None = None  # gathered8's field, once its short lines start
         lines = r["completion"].splitlines()
         if lines and OPERANDS.fullmatch(lines[0]):
             operand_fields(c, lines.pop(0), a_num, b_num)
@@ -64,6 +71,17 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
             c = _ByLine(total, k) if by_line else total
             m = LINE.fullmatch(line)
             short = None if m else SHORT.fullmatch(line)
+            gather = None if m or short else GATHER.fullmatch(line)
+            if gather and above:
+                i = len(gathered) - len(field) + 1 if gathered else 1  # line i reads group i of the last long line
+                c["gather, mark", "n"] += 1
+                c["gather, mark", "ok"] += i < len(marks) and gather.group(1) == marks[i]
+                c["gather, digit", "n"] += 1
+                c["gather, digit", "ok"] += i < len(above) and int(gather.group(2)) == above[i]
+                c["gather, field", "n"] += 1
+                c["gather, field", "ok"] += gather.group(3) == (gathered or field)
+                gathered = gather.group(2) + gather.group(3)
+                continue
             if short and above:
                 digits = [int(x) for x in re.findall(r"\D(\d)", short.group(2))]
                 for i, t in enumerate(digits):
@@ -76,7 +94,7 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
             if not m:
                 answer = re.fullmatch(r"Answer:\s*(\d+)", line)
                 if answer and above and field:  # the product the model's own last line implies, read off it
-                    implied = int("".join(map(str, reversed(above[1:]))) + field)
+                    implied = int(gathered or "".join(map(str, reversed(above[1:]))) + field)
                     c["answer, read off the last line", "n"] += 1
                     c["answer, read off the last line", "ok"] += int(answer.group(1)) == implied
                     # digit by digit from the right: the places the field holds apart from the places the
@@ -91,6 +109,7 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
             c["label", "n"] += 1
             c["label", "ok"] += d == b_num // 10**k % 10
             groups = GROUP.findall(m.group(3))
+            marks = [g[0] for g in groups]
             above = above or [0] * (len(groups) + 1)
             if len(groups) + 1 != len(above):  # a line with more or fewer groups than the one above: stop reading
                 c["lines of the wrong length", "n"] += 1

@@ -109,3 +109,24 @@ def test_trimmed8_answer_is_judged_against_what_the_last_long_line_implies():
     # the slip is in place 9, one of the places read off the groups: the field's places stay right
     assert c["answer digit, places 8-15", "n"] == 8 and c["answer digit, places 8-15", "ok"] == 7
     assert c["answer digit, places 0-7 (the field)", "ok"] == c["answer digit, places 0-7 (the field)", "n"] == 8
+
+
+def test_gathered8_short_lines_are_judged_by_mark_digit_and_field_and_the_answer_against_them():
+    """A right `gathered8` trace is right in every gather field; a wrong digit read by mark counts once as a read,
+    and the Answer line that copies the model's own (wrong) last field is judged a right copy of it."""
+    a, b = 28540842, 86200820
+    text = render(_problem(a, b), "gathered8")
+    c = fused_fields.fields([_row(a, b, text)])
+    for name in ("gather, mark", "gather, digit", "gather, field"):
+        assert c[name, "ok"] == c[name, "n"] == 8
+    assert c["answer, read off the last line", "ok"] == 1 and c["answer digit, places 8-15", "ok"] == 8
+    lines = text.splitlines()
+    assert lines[10] == "δ=43983890440_____"  # group δ's sum ones is 4: read as 5, and carried into every field
+    for k in range(10, 16):
+        head, rest = lines[k].split("=")
+        lines[k] = head + "=" + rest[: k - 10] + "5" + rest[k - 9 :]
+    lines[16] = lines[16].replace(str(a * b), str(a * b + 10**10))
+    c = fused_fields.fields([_row(a, b, "\n".join(lines))])
+    assert c["gather, digit", "n"] - c["gather, digit", "ok"] == 1
+    assert c["gather, field", "ok"] == c["gather, field", "n"] and c["gather, mark", "ok"] == 8
+    assert c["answer, read off the last line", "ok"] == 1  # a right copy of the model's own field

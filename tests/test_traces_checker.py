@@ -348,3 +348,21 @@ def test_trimmed8_is_carryout8_long_lines_and_its_answer_is_read_off_the_last(p)
     upper = "".join(str(int(t) % 10) for t in reversed(groups[1:]))
     field = lines[-1].rsplit(" ", 1)[1].rstrip("_")
     assert answer.strip() == str(p.a * p.b) and int(upper + field) == p.a * p.b
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_gathered8_is_trimmed8_then_lines_that_gather_the_upper_places_by_mark(p):
+    """`gathered8` is `trimmed8`'s long lines, then line i is group i's mark and that group's sum ones digit (read
+    off the last long line) in front of the field above; the answer is the last field, leading zeros blanked."""
+    body, answer = render(p, "gathered8").rsplit("\nAnswer: ", 1)
+    frame = max(8, len(str(p.a)), len(str(p.b)))
+    lines = body.splitlines()
+    assert lines[:frame] == render(p, "trimmed8").splitlines()[:frame] and len(lines) == 2 * frame
+    groups = re.findall(r"(\D)\d\d\d\d\d(\d)", re.fullmatch(r"..=(\S+) .*", lines[frame - 1]).group(1))
+    field = lines[frame - 1].rsplit(" ", 1)[1].rstrip("_")
+    for (mark, ones), line in zip(groups[1:], lines[frame:]):
+        field = ones + field
+        assert line == f"{mark}={field}" + "_" * (2 * frame - len(field))
+    assert answer == str(int(field)).rjust(2 * frame) and int(answer) == p.a * p.b
+    assert check(p, "gathered8", render(p, "gathered8")).correct

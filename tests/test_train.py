@@ -312,8 +312,9 @@ def test_place_tokens_reach_training_eval_and_serve_through_the_saved_template(t
 
 
 def test_the_operand_frame_reaches_training_eval_and_serve_through_the_saved_template(tmp_path):
-    """The template writes the count of numbers and the first two after the question, padded to the frame (separators dropped, a
-    missing number as dashes, a longer one whole); the question keeps its place tokens; replies are untouched."""
+    """The template writes the count of numbers (and "-" when one has a minus sign right before it) and the first two
+    after the question, padded to the frame (separators dropped, a missing number as dashes, a longer one whole); the
+    question keeps its place tokens; replies are untouched."""
     from mathcoach.train.scratch import PLACE_TOKENS
 
     tok, res, prompt, reply = _scratch_prompts(tmp_path, "carryout8", 1250, place_tokens=True, operand_frame=8)
@@ -327,6 +328,10 @@ def test_the_operand_frame_reaches_training_eval_and_serve_through_the_saved_tem
     assert render("123456789 x 2").endswith("\nn=2 a=123456789 b=00000002<|im_end|>\n")
     assert render("what is 2.5 times 4").endswith("\nn=3 a=00000002 b=00000005<|im_end|>\n")  # count: refusals
     assert render("multiply the numbers").endswith("\nn=0 a=-------- b=--------<|im_end|>\n")
+    # a minus sign right before a number marks the count (a refusal the frame shows); a spaced one does not
+    assert render("what is -5 times 3").endswith("\nn=2- a=00000005 b=00000003<|im_end|>\n")
+    assert render("Tell me 12 \u00d7 \u221247.").endswith("\nn=2- a=00000012 b=00000047<|im_end|>\n")
+    assert render("What is 7 - 3?").endswith("\nn=2 a=00000007 b=00000003<|im_end|>\n")
 
 
 def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):

@@ -73,15 +73,21 @@ def _digit_template(emit: str, frame: int = 0) -> str:
 # is exact, the question's own text (and place tokens) stays for the refusals, and eval and serve see the same.
 # The count (n=) is there for the refusals: the fourth attempt refused none, its first reply token the same prior
 # for every question; three operands, a decimal (read as two numbers) or none at all become one local read of n.
+# A number with a minus sign right before it adds "-" after the count ("n=2- a=..."): in the fifth attempt the
+# refusals that the frame showed were 100% right on held-out wordings and a negative number, which it hid, 4-27%
+# like the kinds only the words show (RESULTS.md 2026-12-05). A product's frame is unchanged.
 def _frame_macro(is_sep: str, width: int) -> str:
     return (
         "{%- macro framed(text) -%}"
         "{%- set ns = namespace(nums=[], cur='') -%}"
-        "{%- for ch in text -%}{%- if ch in '0123456789' -%}{%- set ns.cur = ns.cur + ch -%}"
+        "{%- set sign = namespace(neg=false) -%}"
+        "{%- for ch in text -%}{%- if ch in '0123456789' -%}"
+        "{%- if not ns.cur and loop.index0 > 0 and text[loop.index0 - 1] in '-−' -%}{%- set sign.neg = true -%}"
+        "{%- endif -%}{%- set ns.cur = ns.cur + ch -%}"
         "{%- elif " + is_sep + " -%}"
         "{%- else -%}{%- if ns.cur -%}{%- set ns.nums = ns.nums + [ns.cur] -%}{%- endif -%}{%- set ns.cur = '' -%}"
         "{%- endif -%}{%- endfor -%}{%- if ns.cur -%}{%- set ns.nums = ns.nums + [ns.cur] -%}{%- endif -%}"
-        "{{- '\\n' -}}{{- 'n=' + (ns.nums | length | string) + ' ' -}}"
+        "{{- '\\n' -}}{{- 'n=' + (ns.nums | length | string) + ('-' if sign.neg else '') + ' ' -}}"
         "{%- for name in ['a', 'b'] -%}{%- set i = loop.index0 -%}{{- ' ' if i else '' -}}{{- name + '=' -}}"
         "{%- if i < ns.nums | length -%}{{- '0' * (" + str(width) + " - ns.nums[i] | length) + ns.nums[i] -}}"
         "{%- else -%}{{- '-' * " + str(width) + " -}}{%- endif -%}{%- endfor -%}"
