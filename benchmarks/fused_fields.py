@@ -64,6 +64,7 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
         field = ""
         marks: list[str] = []  # the last long line's group marks, for gathered8's reads by mark
         gathered: str | None = None  # gathered8's field, once its short lines start
+        n_gathered = 0  # gathered8's short lines so far: line i reads group i of the last long line
         lines = r["completion"].splitlines()
         if lines and OPERANDS.fullmatch(lines[0]):
             operand_fields(c, lines.pop(0), a_num, b_num)
@@ -73,7 +74,8 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
             short = None if m else SHORT.fullmatch(line)
             gather = None if m or short else GATHER.fullmatch(line)
             if gather and above:
-                i = len(gathered) - len(field) + 1 if gathered else 1  # line i reads group i of the last long line
+                n_gathered += 1
+                i = n_gathered
                 c["gather, mark", "n"] += 1
                 c["gather, mark", "ok"] += i < len(marks) and gather.group(1) == marks[i]
                 c["gather, digit", "n"] += 1

@@ -79,15 +79,14 @@ def _digit_template(emit: str, frame: int = 0) -> str:
 def _frame_macro(is_sep: str, width: int) -> str:
     return (
         "{%- macro framed(text) -%}"
-        "{%- set ns = namespace(nums=[], cur='') -%}"
-        "{%- set sign = namespace(neg=false) -%}"
+        "{%- set ns = namespace(nums=[], cur='', neg=false) -%}"
         "{%- for ch in text -%}{%- if ch in '0123456789' -%}"
-        "{%- if not ns.cur and loop.index0 > 0 and text[loop.index0 - 1] in '-−' -%}{%- set sign.neg = true -%}"
+        "{%- if not ns.cur and loop.index0 > 0 and text[loop.index0 - 1] in '-−' -%}{%- set ns.neg = true -%}"
         "{%- endif -%}{%- set ns.cur = ns.cur + ch -%}"
         "{%- elif " + is_sep + " -%}"
         "{%- else -%}{%- if ns.cur -%}{%- set ns.nums = ns.nums + [ns.cur] -%}{%- endif -%}{%- set ns.cur = '' -%}"
         "{%- endif -%}{%- endfor -%}{%- if ns.cur -%}{%- set ns.nums = ns.nums + [ns.cur] -%}{%- endif -%}"
-        "{{- '\\n' -}}{{- 'n=' + (ns.nums | length | string) + ('-' if sign.neg else '') + ' ' -}}"
+        "{{- '\\n' -}}{{- 'n=' + (ns.nums | length | string) + ('-' if ns.neg else '') + ' ' -}}"
         "{%- for name in ['a', 'b'] -%}{%- set i = loop.index0 -%}{{- ' ' if i else '' -}}{{- name + '=' -}}"
         "{%- if i < ns.nums | length -%}{{- '0' * (" + str(width) + " - ns.nums[i] | length) + ns.nums[i] -}}"
         "{%- else -%}{{- '-' * " + str(width) + " -}}{%- endif -%}{%- endfor -%}"
