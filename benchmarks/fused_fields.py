@@ -1,4 +1,4 @@
-"""Which field of a `fused`, `staged`, `carryout`, `carryout8`, `copy8`, `trimmed8` or `gathered8` trace a model gets wrong, each judged on the model's own inputs.
+"""Which field of a `fused`, `staged`, `carryout`, `carryout8`, `copy8`, `trimmed8`, `gathered8` or `rest8` trace a model gets wrong, each judged on the model's own inputs.
 
 Usage: python benchmarks/fused_fields.py SAMPLES.jsonl [--by-line]
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
@@ -19,7 +19,9 @@ for `carryout8` the upper digits are zeros by then), and digit by digit: its pla
 apart from places 8-15 (read off the groups). `gathered8`'s short lines (traces.mul_gathered8) are judged as
 "gather, mark" (the mark of the line's group), "gather, digit" (that group's sum ones digit on the model's own last
 long line: the read by mark) and "gather, field" (the model's own field above, the last long line's for the first,
-copied behind that digit); its Answer line is then judged against its own last field. Rows that must be refused
+copied behind that digit); its Answer line is then judged against its own last field. `rest8`'s labels
+(traces.mul_rest8) are also judged as "label, rest of b copied": line 0's against the second number zero-padded,
+line k's against the model's own label above moved one place right behind a 0. Rows that must be refused
 (no operands) are left out.
 The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
 """
@@ -31,7 +33,7 @@ import collections
 import json
 import re
 
-LINE = re.compile(r"(.)(\d)=((?:\D\d{4})+|(?:\D\d{6})+) (\d+)(_*)")  # fused groups | staged/carryout groups
+LINE = re.compile(r"(.)(\d+)=((?:\D\d{4})+|(?:\D\d{6})+) (\d+)(_*)")  # fused groups | staged/carryout groups
 GROUP = re.compile(r"(\D)(\d)(\d)(\d\d)?(\d\d)")  # mark, a, d, [p,] t
 SHORT = re.compile(r"(.)=((?:\D\d)+) (\d+)(_*)")  # carryout8's d = 0 lines: a mark and one sum digit per group
 OPERANDS = re.compile(r"a=(\d+) b=(\d+)")  # copy8's operand line
@@ -65,6 +67,7 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
         marks: list[str] = []  # the last long line's group marks, for gathered8's reads by mark
         gathered: str | None = None  # gathered8's field, once its short lines start
         n_gathered = 0  # gathered8's short lines so far: line i reads group i of the last long line
+        rest_above = ""  # rest8's label on the line above
         lines = r["completion"].splitlines()
         if lines and OPERANDS.fullmatch(lines[0]):
             operand_fields(c, lines.pop(0), a_num, b_num)
@@ -107,7 +110,12 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
                         c[where, "n"] += 1
                         c[where, "ok"] += j < min(len(want), len(got)) and want[-1 - j] == got[-1 - j]
                 break
-            d = int(m.group(2))
+            label, d = m.group(2), int(m.group(2)[-1])
+            if len(label) > 1:  # rest8: the second number's rest, copied from the frame (line 0) or the line above
+                want_rest = str(b_num).zfill(len(label)) if not k else "0" + rest_above[:-1]
+                c["label, rest of b copied", "n"] += 1
+                c["label, rest of b copied", "ok"] += label == want_rest
+                rest_above = label
             c["label", "n"] += 1
             c["label", "ok"] += d == b_num // 10**k % 10
             groups = GROUP.findall(m.group(3))

@@ -130,3 +130,21 @@ def test_gathered8_short_lines_are_judged_by_mark_digit_and_field_and_the_answer
     assert c["gather, digit", "n"] - c["gather, digit", "ok"] == 1
     assert c["gather, field", "ok"] == c["gather, field", "n"] and c["gather, mark", "ok"] == 8
     assert c["answer, read off the last line", "ok"] == 1  # a right copy of the model's own field
+
+
+def test_rest8_labels_are_judged_as_copies_of_the_frame_and_of_the_label_above():
+    """A right `rest8` trace is right in every label copy; one wrong digit in line 2's label counts once as a wrong
+    copy (line 3 copies the model's own label, so it is judged right) and, being the line's d, once as a label."""
+    a, b = 28540842, 86200820
+    text = render(_problem(a, b), "rest8")
+    c = fused_fields.fields([_row(a, b, text)])
+    assert c["label, rest of b copied", "ok"] == c["label, rest of b copied", "n"] == 8
+    assert c["label", "ok"] == c["label", "n"] == 8
+    assert c["gather, digit", "ok"] == 8 and c["answer, read off the last line", "ok"] == 1
+    lines = text.splitlines()
+    assert lines[2].startswith("Γ00862008=")
+    lines[2] = "Γ00862009=" + lines[2].split("=", 1)[1]
+    lines[3] = "Δ00086200=" + lines[3].split("=", 1)[1]
+    c = fused_fields.fields([_row(a, b, "\n".join(lines)) ])
+    assert c["label, rest of b copied", "n"] - c["label, rest of b copied", "ok"] == 1
+    assert c["label", "n"] - c["label", "ok"] == 1

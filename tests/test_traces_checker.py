@@ -366,3 +366,19 @@ def test_gathered8_is_trimmed8_then_lines_that_gather_the_upper_places_by_mark(p
         assert line == f"{mark}={field}" + "_" * (2 * frame - len(field))
     assert answer == str(int(field)).rjust(2 * frame) and int(answer) == p.a * p.b
     assert check(p, "gathered8", render(p, "gathered8")).correct
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_rest8_is_gathered8_with_each_long_line_labelled_by_the_rest_of_the_second_number(p):
+    """`rest8` is `gathered8` with line k's label b // 10^k over the frame (its last digit the line's d), so line 0's
+    label is the operand frame's b and each later one is the label above moved one place right behind a 0."""
+    text, frame = render(p, "rest8"), max(8, len(str(p.a)), len(str(p.b)))
+    lines, plain = text.splitlines(), render(p, "gathered8").splitlines()
+    labels = [re.match(r".(\d+)=", line).group(1) for line in lines[:frame]]
+    assert labels[0] == str(p.b).zfill(frame)
+    for k in range(1, frame):
+        assert labels[k] == "0" + labels[k - 1][:-1] and labels[k][-1] == str(p.b // 10**k % 10)
+    assert [ln[0] + ln[1 + frame:] for ln in lines[:frame]] == [ln[0] + ln[2:] for ln in plain[:frame]]
+    assert lines[frame:] == plain[frame:]
+    assert check(p, "rest8", text).correct

@@ -27,6 +27,11 @@ _T_FRAMES = (
     "{b}", "Evaluate {a} {t} {b}.", "{a} {t} {b} is what?", "If you multiply {a} by {b}, what do you get?",
     "Give me the product {a} {t} {b}.", "What do you get when {a} is multiplied by {b}?", "Product of {a} and {b}",
     "{a} {t} {b} equals", "Quick: {a} {t} {b}", "Compute {a}{t}{b}.", "What is the result of {a} {t} {b}?",
+    # the twins of refusal frames below, the operation word the one difference ("Compute {a} plus {b}."): with the
+    # refusal frames alone, their other words became a cue to refuse, and the sixth mathcoach-mul attempt refused
+    # 12 of 94 products in this grammar and 26 of 63 in held-out wordings (benchmarks/RESULTS.md, 2026-12-06)
+    "Compute {a} {t} {b}.", "Find the product of {a} and {b}.", "What do {a} and {b} multiply to?",
+    "{a} and {b} multiplied together",
 )
 _T_BEFORE = ("", "", "", "Hi! ", "hey, ", "Hello. ", "Question: ", "Quick one: ", "Help me out. ", "OK so ",
              "I have a question. ", "Homework time! ", "Math check: ")

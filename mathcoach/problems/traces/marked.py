@@ -66,10 +66,11 @@ def mul_places(p: Problem) -> list[Step]:
 
 
 def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False, least: int = ALIGNED_FRAME,
-                        short: bool = False, upper: bool = True) -> list[Step]:
+                        short: bool = False, upper: bool = True, b_rest: bool = False) -> list[Step]:
     """The lines of `fused`; ``product`` writes a * d before each t (`staged`), ``top`` adds a group past the frame
     (`carryout`); ``least`` widens the frame, ``short`` writes the lines past it as one sum digit per group
-    (`carryout8`), ``upper=False`` leaves them out (`trimmed8`)."""
+    (`carryout8`), ``upper=False`` leaves them out (`trimmed8`), ``b_rest`` labels line k with the second number's
+    rest b // 10^k over the frame instead of its digit d alone (`rest8`: d is that label's last digit)."""
     frame = frame_width(p, least)
     a_digits = [p.a // 10**i % 10 for i in range(frame)] + [0] * top
     n = len(a_digits)
@@ -87,9 +88,9 @@ def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False, le
         rest = rest // 10 + p.a * d
         done = str(rest % 10) + done
         head = LINE_LABELS[k] + ("=" if brief else "{}=")
+        label = [] if brief else [(Digits(str(p.b // 10**k).zfill(frame)), COPY)] if b_rest else [(d, COPY)]
         template = head + "".join(GREEK_LOWER[i] + "{}" for i in range(n)) + " {}"
-        steps.append(step(template + "_" * (2 * frame - len(done)), *([] if brief else [(d, COPY)]), *groups,
-                          (Digits(done), COPY)))
+        steps.append(step(template + "_" * (2 * frame - len(done)), *label, *groups, (Digits(done), COPY)))
     return steps
 
 
@@ -216,12 +217,35 @@ def mul_gathered8(p: Problem) -> list[Step]:
     form gathered the upper places in a field of their own, and the answer copied its lower places from the last
     long line, 9 lines up: the reads by mark came out 88-100% right in the hour and that copy 40%, so every answer
     was wrong (RESULTS.md 2026-12-06). ~150 tokens a row more than `trimmed8`, ~150 fewer than `carryout8`."""
-    steps = mul_trimmed8(p)
+    return _gathered(p, mul_trimmed8(p))
+
+
+def _gathered(p: Problem, long_lines: list[Step]) -> list[Step]:
     frame = frame_width(p, 8)
     product = str(p.a * p.b).zfill(2 * frame)  # after the last long line, group i's sum ones is place frame + i - 1
-    for i in range(1, frame + 1):
-        steps.append(step(GREEK_LOWER[i] + "={}" + "_" * (frame - i), (Digits(product[frame - i:]), COPY)))
-    return steps
+    return long_lines + [step(GREEK_LOWER[i] + "={}" + "_" * (frame - i), (Digits(product[frame - i:]), COPY))
+                         for i in range(1, frame + 1)]
+
+
+def mul_rest8(p: Problem) -> list[Step]:
+    """`gathered8` with each long line labelled by the rest of the second number, b // 10^k zero-padded to the frame,
+    where `gathered8` wrote its digit d alone; d is the label's last digit. For 16 * 88:
+
+        Α00000088=α684848β180812γ080001δ080000ε080000ζ080000η080000θ080000ι080000 8_______________
+        Β00000008=α684850β180814γ080001δ080000ε080000ζ080000η080000θ080000ι080000 08______________
+        Γ00000000=α600004β100001γ000000δ000000ε000000ζ000000η000000θ000000ι000000 408_____________
+        ...                                                  (8 long lines, then gathered8's 8 short lines)
+        Answer:             1408
+
+    Line 0's label is the operand frame's b (the template writes "b=00000088" right before the reply), a copy at one
+    distance; line k + 1's is line k's moved one place right behind a 0, a copy at one distance too (every long
+    line has the same length). Each group still copies d from 4 characters back, as before.
+
+    Why: in `gathered8` line k read its d from the frame at a distance of its own, and the model learns such reads
+    one distance at a time: after the hour lines 2-4 were 35-45% right, 89% for line 2 after 200 steps more, lines
+    3-4 still 40-50%, and 52 of 65 wrong traces went wrong there first (RESULTS.md 2026-12-06). ~56 tokens a row
+    more than `gathered8`."""
+    return _gathered(p, _multiply_add_lines(p, product=True, top=True, least=8, upper=False, b_rest=True))
 
 
 def mul_copy8(p: Problem) -> list[Step]:
