@@ -1,5 +1,6 @@
 """Multiplication traces for from-scratch models whose chat template marks the question's digits by place:
-places (``--digit-marks``), fused (``--digit-marks``), staged, carryout, carryout8 and copy8 (``--place-tokens``).
+places (``--digit-marks``), fused (``--digit-marks``), staged, carryout, carryout8, copy8, trimmed8, gathered8 and rest8
+(``--place-tokens``).
 
 Example: ``render(Problem.make("mul", 16, 88, ...), "carryout")`` (traces/__init__.py renders any of them)
 """
@@ -244,7 +245,8 @@ def mul_rest8(p: Problem) -> list[Step]:
     Why: in `gathered8` line k read its d from the frame at a distance of its own, and the model learns such reads
     one distance at a time: after the hour lines 2-4 were 35-45% right, 89% for line 2 after 200 steps more, lines
     3-4 still 40-50%, and 52 of 65 wrong traces went wrong there first (RESULTS.md 2026-12-06). ~56 tokens a row
-    more than `gathered8`."""
+    more than `gathered8`. Measured in the seventh attempt: every label right from line 1 on, 45.8% validation in the
+    hour; the adds whose ones overflow with a carry in are what is left (RESULTS.md 2026-12-06)."""
     return _gathered(p, _multiply_add_lines(p, product=True, top=True, least=8, upper=False, b_rest=True))
 
 
