@@ -6,7 +6,11 @@ Why: the 8x8 specialist's rows are ~1.7x longer than 6x6's, so its 60-minute bud
 unless a step gets cheaper (issue 18 asks to measure before choosing). Each mode builds the same random-weight
 Llama (``train.scratch``), runs ``--warmup`` untimed steps (compilation happens there), then ``--steps`` timed
 forward+backward+AdamW steps on random tokens of one shape (a real row's token ids do not change the cost).
-Prints one JSON object: tokens/s per mode and the ratios to eager fp32.
+Prints one JSON object: tokens/s per mode (every position of the batch counted) and the ratios to eager fp32.
+A mode ending in ``-padded`` passes a padding mask as a mixed training batch has one: rows of ``length`` down to
+``length`` - 150 tokens and one 60-token row (a refusal), the rest padding; its ``counted_tokens_per_s`` counts
+only the rows' own tokens, as the trainer's tokens/s does. Why: the seventh mathcoach-mul attempt trained at 4,290
+counted tokens/s where this script ran the same model at ~6,300 on one shape (benchmarks/RESULTS.md, 2026-12-06).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 import time
 
 
-def run(mode: str, size: str, length: int, batch: int, steps: int, warmup: int) -> float:
+def run(mode: str, size: str, length: int, batch: int, steps: int, warmup: int) -> tuple[float, float]:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -31,10 +35,15 @@ def run(mode: str, size: str, length: int, batch: int, steps: int, warmup: int) 
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     step_model = torch.compile(model) if "compile" in mode else model
     x = torch.randint(0, 512, (batch, length))
+    mask = None
+    if mode.endswith("-padded"):  # a mixed batch: long rows of a few lengths and one short refusal, padded
+        lengths = torch.randint(length - 150, length + 1, (batch,))
+        lengths[0] = 60
+        mask = (torch.arange(length)[None, :] < lengths[:, None]).long()
 
     def step():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled="bf16" in mode):
-            loss = step_model(input_ids=x, labels=x).loss
+            loss = step_model(input_ids=x, attention_mask=mask, labels=x).loss
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -44,7 +53,8 @@ def run(mode: str, size: str, length: int, batch: int, steps: int, warmup: int) 
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
-    return batch * length * steps / (time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    return batch * length * steps / seconds, (int(mask.sum()) if mask is not None else batch * length) * steps / seconds
 
 
 def main() -> int:
@@ -64,7 +74,10 @@ def main() -> int:
            "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.processor(),
            "tokens_per_s": {}}
     for mode in args.modes.split(","):
-        out["tokens_per_s"][mode] = round(run(mode, args.size, args.length, args.batch, args.steps, args.warmup))
+        every, counted = run(mode, args.size, args.length, args.batch, args.steps, args.warmup)
+        out["tokens_per_s"][mode] = round(every)
+        if mode.endswith("-padded"):
+            out.setdefault("counted_tokens_per_s", {})[mode] = round(counted)
     base = out["tokens_per_s"].get("fp32")
     if base:
         out["ratio_to_fp32"] = {m: round(v / base, 2) for m, v in out["tokens_per_s"].items()}
