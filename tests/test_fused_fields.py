@@ -145,6 +145,6 @@ def test_rest8_labels_are_judged_as_copies_of_the_frame_and_of_the_label_above()
     assert lines[2].startswith("Γ00862008=")
     lines[2] = "Γ00862009=" + lines[2].split("=", 1)[1]
     lines[3] = "Δ00086200=" + lines[3].split("=", 1)[1]
-    c = fused_fields.fields([_row(a, b, "\n".join(lines)) ])
+    c = fused_fields.fields([_row(a, b, "\n".join(lines))])
     assert c["label, rest of b copied", "n"] - c["label, rest of b copied", "ok"] == 1
     assert c["label", "n"] - c["label", "ok"] == 1

@@ -89,7 +89,12 @@ def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False, le
         rest = rest // 10 + p.a * d
         done = str(rest % 10) + done
         head = LINE_LABELS[k] + ("=" if brief else "{}=")
-        label = [] if brief else [(Digits(str(p.b // 10**k).zfill(frame)), COPY)] if b_rest else [(d, COPY)]
+        if brief:
+            label = []
+        elif b_rest:
+            label = [(Digits(str(p.b // 10**k).zfill(frame)), COPY)]
+        else:
+            label = [(d, COPY)]
         template = head + "".join(GREEK_LOWER[i] + "{}" for i in range(n)) + " {}"
         steps.append(step(template + "_" * (2 * frame - len(done)), *label, *groups, (Digits(done), COPY)))
     return steps
