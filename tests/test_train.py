@@ -527,6 +527,69 @@ def test_batching_random_mixes_short_and_long_rows_in_one_batch(tmp_path, capsys
     assert code == 2 and len(err) == 1 and "batching" in err[0]
 
 
+def test_split_point_cuts_at_the_gap_that_saves_the_most_padding():
+    from mathcoach.train.batches import split_point
+
+    assert split_point([950, 70, 1000, 60, 980]) == 2  # the two refusals apart from the three traces
+    assert split_point([950, 1000, 980, 990]) is None  # a cut saving under half a row is not worth a forward
+    assert split_point([500]) is None
+
+
+def test_split_batches_without_a_padding_mask_give_the_one_padded_batch_loss(tiny_model):
+    """--batching split: the short rows in a forward of their own, no attention mask on right padding; the token
+    mean over both forwards is the loss of the same rows padded into one batch with its mask."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from mathcoach.train.batches import SplitCollator
+    from mathcoach.train.data import encode_rows
+    from mathcoach.train.trainer import ANSWER_MARKER, token_loss
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).eval()
+    long_reply = "\n".join(f"{i} * 7 = {7 * i}" for i in range(1, 30)) + "\nAnswer: 203"
+    pairs = [("What is 29 * 7?", long_reply), ("What is 3 - 1?", "I can't"), ("Find 29 times 7", long_reply[:-3]),
+             ("2 + 2?", "I can't answer that")]
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]} for q, a in pairs]
+    ex = [{"input_ids": e["input_ids"], "labels": [t if m else -100 for t, m in zip(e["input_ids"], e["completion_mask"])]}
+          for e in encode_rows(tok, rows, None, 512)]
+    one = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id)(ex)
+    split = SplitCollator(tok.pad_token_id)(ex)
+    assert "attention_mask" not in split and split["short_input_ids"].shape[0] == 2 and split["input_ids"].shape[0] == 2
+    assert split["input_ids"].numel() + split["short_input_ids"].numel() < one["input_ids"].numel()
+    marker = tok(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        for weight in (1.0, 5.0):
+            want, _ = token_loss(model, dict(one), marker, weight)
+            got, _ = token_loss(model, split, marker, weight)
+            assert torch.allclose(want, got, atol=1e-5), (weight, want, got)
+        # the mask matters once padding sits on the left: what the split collator never writes
+        width = one["input_ids"].shape[1]
+        left = {"input_ids": torch.tensor([[tok.pad_token_id] * (width - len(e["input_ids"])) + e["input_ids"]
+                                           for e in ex]),
+                "labels": torch.tensor([[-100] * (width - len(e["labels"])) + e["labels"] for e in ex])}
+        assert not torch.allclose(token_loss(model, left, marker)[0], want, atol=1e-3)
+
+
+def test_training_with_split_batches_mixes_refusals_and_runs(tmp_path):
+    train = make_rows(tmp_path, "train", 4, fmt="reversed")
+    rows = train.read_text().splitlines()
+    refusal = tmp_path / "mixed.jsonl"
+    assert main(["data", "--digits", "1", "--per-cell", "0", "--refusals", "8", "--split", "train", "-o",
+                 str(refusal)]) == 0
+    mixed = tmp_path / "train-mixed.jsonl"
+    mixed.write_text("\n".join(rows + refusal.read_text().splitlines()) + "\n")
+    val = make_rows(tmp_path, "val", 2, fmt="reversed")
+    out, res = run_train(TrainConfig(train=str(mixed), val=str(val), from_scratch="tiny", method="full", max_steps=3,
+                                     eval_steps=3, eval_problems=2, batch_size=8, bf16=False, batching="split",
+                                     output=str(tmp_path / "s")), quiet=True)
+    assert res["config"]["batching"] == "split" and res["steps"] == 3 and res["tokens_seen"] > 0
+    losses = [float(r["loss"]) for r in csv.DictReader((out / "metrics.csv").open()) if r["loss"]]
+    assert losses and all(0 < x < 100 for x in losses)
+    with pytest.raises(Exception, match="batching"):
+        TrainConfig(train="t", val="v", batching="split", packing=True)
+
+
 def test_answer_weights_cover_the_last_answer_line_only():
     from mathcoach.train.trainer import answer_weights
 

@@ -79,7 +79,9 @@ class TrainConfig:
                                "over the completion); above 1 gives its reads more signal", metavar="W")
     batching: str = opt("length", help="how rows are drawn into batches: length (rows of similar length together, "
                         "least padding) | random (every batch a mix, so short rows such as refusals are learned beside "
-                        "long traces rather than in batches of their own)", choices=("length", "random"))
+                        "long traces rather than in batches of their own) | split (random, each batch run as two "
+                        "forwards of rows of like length with no padding mask: a short row costs its own length)",
+                        choices=("length", "random", "split"))
     bf16: bool | None = opt(None, help="bf16 autocast (default: on where the hardware supports it)")
     gradient_checkpointing: bool = opt(False, help="trade compute for memory on large models")
     seed: int = opt(0, help="seed for initialisation, data order and dropout")
@@ -150,6 +152,9 @@ class TrainConfig:
                               "trained with sft on their own template")
         if self.method in RL_METHODS:
             self._check_rl()
+        if self.packing and self.batching == "split":
+            raise ConfigError("batching", "split cuts each batch by row length, packing joins rows into one "
+                              "sequence: choose one")
         if self.from_scratch is not None:
             if self.from_scratch not in SCRATCH_SIZES:
                 raise ConfigError("from_scratch", f"unknown size {self.from_scratch!r}; choose one of "

@@ -176,7 +176,7 @@ def sft_config(cfg: TrainConfig, out: Path, n_rows: int):
         # Grouping by length pads least, but a short kind of row then comes in batches of its own: the fourth
         # mathcoach-mul attempt's first reply token was a prior over "trace or refuse", the same for every question
         # (benchmarks/RESULTS.md, 2026-12-03). --batching random mixes every batch.
-        train_sampling_strategy="random" if cfg.packing or cfg.batching == "random" else "group_by_length",
+        train_sampling_strategy="group_by_length" if cfg.batching == "length" and not cfg.packing else "random",
         dataloader_num_workers=0, eval_accumulation_steps=None,
     )
 
@@ -370,10 +370,15 @@ def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, 
         cbs.append(limit)
     if cfg.early_stopping:
         cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping))
+    collator = None
+    if cfg.batching == "split":
+        from mathcoach.train.batches import SplitCollator
+
+        collator = SplitCollator(tokenizer.pad_token_id)
     # Validation decodes in batches of at least 32: greedy decoding is step-bound, so wider batches are nearly free.
     trainer = MathSFTTrainer(
         model=model, args=sft_config(cfg, out, len(train_ds)), train_dataset=train_ds, eval_dataset=eval_ds,
-        processing_class=tokenizer, peft_config=peft_config, callbacks=cbs,
+        processing_class=tokenizer, peft_config=peft_config, callbacks=cbs, data_collator=collator,
         val_items=[it for _, it in picked], gen=GenSettings(system, fmt, gen_tokens, max(cfg.batch_size, 32), cfg.val_tools),
         samples_path=out / "val_samples.jsonl", answer_weight=cfg.answer_weight)
     trainer.remove_callback(PrinterCallback)  # its raw dicts of strings are replaced by one readable line

@@ -101,6 +101,27 @@ def answer_weights(input_ids, marker_ids: list[int], weight: float):
     return w
 
 
+def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0):
+    """The mean of the completion tokens' cross-entropy over every forward of the batch (train/batches.py), the
+    final Answer line's tokens weighted by ``weight``; and the first forward's output."""
+    import torch.nn.functional as F
+
+    from mathcoach.train.batches import groups
+
+    total = count = out = None
+    for n, (ids, labels) in enumerate(groups(inputs)):
+        # the first group keeps whatever mask or positions the collator made; the split collator makes none
+        extra = {} if n else {k: v for k, v in inputs.items() if k in ("attention_mask", "position_ids")}
+        res = model(input_ids=ids, **extra, use_cache=False)
+        out = res if out is None else out
+        logits, target = res.logits[:, :-1, :].float(), labels[:, 1:]
+        per_token = F.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="none")
+        w = answer_weights(ids, answer_ids, weight)[:, 1:] * (target != -100)
+        total = (per_token * w).sum() + (0 if total is None else total)
+        count = w.sum() + (0 if count is None else count)
+    return total / count.clamp(min=1), out
+
+
 class MathSFTTrainer(GenerationValidation, SFTTrainer):
     def __init__(self, *args, val_items=(), gen: GenSettings | None = None, samples_path: Path | None = None,
                  answer_weight: float = 1.0, **kwargs):
@@ -113,18 +134,13 @@ class MathSFTTrainer(GenerationValidation, SFTTrainer):
         # --answer-weight: the Answer line's ~16 tokens are 2% of a mathcoach-mul row and the reads it needs were the
         # last to be learned (the fifth attempt: 91 of 92 traces right, 41% of Answer lines; benchmarks/RESULTS.md,
         # 2026-12-05), so their loss can count more. The weighted mean over the completion's tokens keeps the
-        # loss's scale; TRL's own loss (and its entropy and token-accuracy logs) is used when the weight is 1.
-        if self.answer_weight == 1.0:
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        import torch.nn.functional as F
+        # loss's scale. --batching split (train/batches.py) runs a batch as two forwards whose token losses make one
+        # mean. TRL's own loss (and its entropy and token-accuracy logs) is used when neither is on.
+        from mathcoach.train.batches import SplitCollator
 
-        labels = inputs["labels"]
-        out = model(**{k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")},
-                    use_cache=False)
-        logits, target = out.logits[:, :-1, :].float(), labels[:, 1:]
-        per_token = F.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="none")
-        w = answer_weights(inputs["input_ids"], self.answer_ids, self.answer_weight)[:, 1:] * (target != -100)
-        loss = (per_token * w).sum() / w.sum().clamp(min=1)
+        if self.answer_weight == 1.0 and not isinstance(getattr(self, "data_collator", None), SplitCollator):
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        loss, out = token_loss(model, inputs, self.answer_ids, self.answer_weight)
         if num_items_in_batch is not None and self.model_accepts_loss_kwargs:
             # the Trainer then leaves gradient accumulation to the loss (it divides only losses it thinks unscaled):
             # each micro-batch's mean is one of current_gradient_accumulation_steps parts of the step's loss
