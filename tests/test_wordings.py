@@ -116,10 +116,27 @@ def test_data_writes_refusals_split_by_text(tmp_path):
     assert {r["meta"]["phrasing"] for r in rows if "phrasing" in r["meta"]} <= {f"unseen:{k}" for k in UNSEEN_KINDS}
 
 
+def test_refusal_numbers_span_the_digits_asked_for(tmp_path):
+    """A refusal's numbers drawn from 1..--refusal-digits digits: with refusals of 1-4 digits beside products of
+    1-8, mathcoach-mul's eighth attempt refused every product of up to 4 digits (RESULTS.md, 2026-12-06)."""
+    import re
+
+    lengths = {}
+    for digits in (4, 8):
+        path = tmp_path / f"r{digits}.jsonl"
+        r = cli("data", "--op", "mul", "--digits", "1", "--per-cell", "0", "--split", "train", "--format", "rest8",
+                "--phrasing", "free", "--refusals", "300", "--refusal-digits", str(digits), "-o", str(path))
+        assert r.returncode == 0, r.stderr
+        qs = [json.loads(line)["messages"][0]["content"] for line in path.read_text().splitlines()]
+        lengths[digits] = {len(n.replace(",", "")) for q in qs for n in re.findall(r"\d[\d,]*", q)}
+    assert max(lengths[4]) == 4 and max(lengths[8]) == 8 and {5, 6, 7} <= lengths[8]
+
+
 @pytest.mark.parametrize("args, needle", [
     (["--phrasing", "unseen:nope"], "phrasing"),
     (["--refusals", "-1"], "refusals"),
     (["--op", "add", "--refusals", "3"], "refusals"),
+    (["--refusals", "3", "--refusal-digits", "0"], "refusal-digits"),
 ])
 def test_bad_wording_settings_are_one_line(tmp_path, args, needle):
     out = tmp_path / "x.jsonl"

@@ -64,6 +64,9 @@ class DataConfig:
     refusals: int = opt(0, help="also write N questions that are not a product of two whole numbers, answered by "
                         "the refusal line (kinds " + "|".join(REFUSAL_KINDS) + "; held-out wordings when every "
                         "--phrasing is unseen)", metavar="N")
+    refusal_digits: int = opt(4, help="longest number in a refusal, in digits (each number's length drawn from 1..N): "
+                              "match the products' range, or the length of the numbers tells a refusal from a "
+                              "product", metavar="N")
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -106,6 +109,8 @@ class DataConfig:
             raise ConfigError("phrasing", "is the phrasing you hold out; pick another or drop --hold-out-phrasing")
         if self.refusals < 0:
             raise ConfigError("refusals", f"must be 0 or more, got {self.refusals}")
+        if not 1 <= self.refusal_digits <= 12:
+            raise ConfigError("refusal_digits", f"must be 1 to 12, got {self.refusal_digits}")
         if self.refusals and (self.op != "mul" or self.source != "generated"):
             raise ConfigError("refusals", "needs --op mul and generated data (a multiplication specialist's refusals)")
         if self.repeat_hard < 1:
@@ -131,7 +136,7 @@ class DataConfig:
         return [p for p in PHRASINGS[self.op] if p != self.hold_out_phrasing]
 
 
-def refusal_rows(n: int, split: str, seed: int, grammar: str, system: str | None) -> list[str]:
+def refusal_rows(n: int, split: str, seed: int, grammar: str, system: str | None, digits: int = 4) -> list[str]:
     """``n`` JSONL rows of questions that must be refused, kinds in turn; a question belongs to the split its
     text hashes to (as problems do by their operands), so train, val and test never share one."""
     import random
@@ -144,7 +149,7 @@ def refusal_rows(n: int, split: str, seed: int, grammar: str, system: str | None
     while len(lines) < n and tries < 100 * n + 1000:
         tries += 1
         kind = REFUSAL_KINDS[tries % len(REFUSAL_KINDS)]
-        q = refusal_question(grammar, kind, rng)
+        q = refusal_question(grammar, kind, rng, digits)
         # the held-out grammar is disjoint by construction; the training grammar's questions are split by text
         if (grammar == "train" and split_of_text(q) != split) or q in seen:
             continue
@@ -249,7 +254,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
                 bar.update(len(stats))
         if cfg.refusals:
             grammar = "unseen" if cfg.phrasing and all(p.startswith("unseen:") for p in cfg.phrasing_list) else "train"
-            extra = [line.encode() for line in refusal_rows(cfg.refusals, cfg.split, cfg.seed, grammar, cfg.system)]
+            extra = [line.encode() for line in refusal_rows(cfg.refusals, cfg.split, cfg.seed, grammar, cfg.system,
+                                                               cfg.refusal_digits)]
             refused_rows = len(extra)
             rows += refused_rows
             if mixing:
@@ -275,7 +281,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
     ]
     return {"output": str(cfg.output), "rows": rows, "sha256": sha.hexdigest(), "cells": cells,
             "op": cfg.op, "format": cfg.format, "split": cfg.split, "seed": cfg.seed, "verified": cfg.verify,
-            "repeat_hard": cfg.repeat_hard, "shuffle_seed": cfg.shuffle_seed, "refusals": refused_rows}
+            "repeat_hard": cfg.repeat_hard, "shuffle_seed": cfg.shuffle_seed, "refusals": refused_rows,
+            "refusal_digits": cfg.refusal_digits if refused_rows else None}
 
 
 def summary_table(summary: dict) -> str:
