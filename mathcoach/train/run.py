@@ -175,7 +175,7 @@ def sft_config(cfg: TrainConfig, out: Path, n_rows: int):
         include_num_input_tokens_seen="non_padding", disable_tqdm=True,  # trainer.Progress shows it
         # Grouping by length pads least, but a short kind of row then comes in batches of its own: the fourth
         # mathcoach-mul attempt's first reply token was a prior over "trace or refuse", the same for every question
-        # (benchmarks/RESULTS.md, 2026-12-03). --batching random mixes every batch.
+        # (benchmarks/RESULTS.md, 2026-12-03). --batching random mixes every batch, and split (train/batches.py) too.
         train_sampling_strategy="group_by_length" if cfg.batching == "length" and not cfg.packing else "random",
         dataloader_num_workers=0, eval_accumulation_steps=None,
     )
