@@ -13,8 +13,6 @@ against 5,077 positions/s with the padding mask, on the 4.2M specialist). Pad po
 """
 from __future__ import annotations
 
-PAD_LABEL = -100
-
 
 def split_point(lengths: list[int]) -> int | None:
     """Where the rows, sorted by length, are cut into a short and a long group: the cut that saves the most padded
@@ -29,32 +27,27 @@ def split_point(lengths: list[int]) -> int | None:
     return cut
 
 
-def _pad(rows: list[list[int]], value: int):
-    import torch
-
-    width = max(len(r) for r in rows)
-    return torch.tensor([r + [value] * (width - len(r)) for r in rows], dtype=torch.long)
-
-
 class SplitCollator:
-    """Batches of ``input_ids`` and ``labels`` (TRL's prepared rows): the long group under the usual keys, the short
-    group, when a cut saves positions, under ``short_input_ids`` and ``short_labels``; never an attention mask."""
+    """TRL's own collator on each group of rows, its attention mask dropped: the long group under the usual keys,
+    the short group, when a cut saves positions, under ``short_input_ids`` and ``short_labels``."""
 
     def __init__(self, pad_token_id: int):
-        self.pad_token_id = pad_token_id
+        from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+        self.pad = DataCollatorForLanguageModeling(pad_token_id=pad_token_id)
+
+    def _group(self, examples: list[dict]) -> dict:
+        batch = self.pad(examples)
+        del batch["attention_mask"]  # right padding: no real token looks at it (module docstring)
+        return batch
 
     def __call__(self, examples: list[dict]) -> dict:
-        ids = [list(e["input_ids"]) for e in examples]
-        labels = [list(e["labels"]) if "labels" in e else list(e["input_ids"]) for e in examples]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        cut = split_point([len(r) for r in ids])
-        long = order[cut:] if cut else order
-        batch = {"input_ids": _pad([ids[i] for i in long], self.pad_token_id),
-                 "labels": _pad([labels[i] for i in long], PAD_LABEL)}
+        order = sorted(examples, key=lambda e: len(e["input_ids"]))
+        cut = split_point([len(e["input_ids"]) for e in order])
+        batch = self._group(order[cut:] if cut else order)
         if cut:
-            short = order[:cut]
-            batch["short_input_ids"] = _pad([ids[i] for i in short], self.pad_token_id)
-            batch["short_labels"] = _pad([labels[i] for i in short], PAD_LABEL)
+            short = self._group(order[:cut])
+            batch["short_input_ids"], batch["short_labels"] = short["input_ids"], short["labels"]
         return batch
 
 

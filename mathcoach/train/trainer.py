@@ -108,18 +108,17 @@ def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0):
 
     from mathcoach.train.batches import groups
 
-    total = count = out = None
+    sums, counts, outs = [], [], []
     for n, (ids, labels) in enumerate(groups(inputs)):
         # the first group keeps whatever mask or positions the collator made; the split collator makes none
         extra = {} if n else {k: v for k, v in inputs.items() if k in ("attention_mask", "position_ids")}
-        res = model(input_ids=ids, **extra, use_cache=False)
-        out = res if out is None else out
-        logits, target = res.logits[:, :-1, :].float(), labels[:, 1:]
+        outs.append(model(input_ids=ids, **extra, use_cache=False))
+        logits, target = outs[-1].logits[:, :-1, :].float(), labels[:, 1:]
         per_token = F.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="none")
         w = answer_weights(ids, answer_ids, weight)[:, 1:] * (target != -100)
-        total = (per_token * w).sum() + (0 if total is None else total)
-        count = w.sum() + (0 if count is None else count)
-    return total / count.clamp(min=1), out
+        sums.append((per_token * w).sum())
+        counts.append(w.sum())
+    return sum(sums) / sum(counts).clamp(min=1), outs[0]
 
 
 class MathSFTTrainer(GenerationValidation, SFTTrainer):
