@@ -14,7 +14,7 @@ from mathcoach.models.base import Completion
 from mathcoach.problems import answer as ans
 from mathcoach.problems.dataset import Item, read_items
 from mathcoach.problems.wordings import (
-    _R, _T_FRAMES, _U_FRAMES, REFUSAL_KINDS, UNSEEN_KINDS, group, product_of_two, refusal_question, render_wording,
+    _R, _T_FRAMES, _U_FRAMES, REFUSAL_KINDS, TWIN_KINDS, UNSEEN_KINDS, group, product_of_two, refusal_question, render_wording,
     wording_ids,
 )
 
@@ -132,7 +132,37 @@ def test_refusal_numbers_span_the_digits_asked_for(tmp_path):
     assert max(lengths[4]) == 4 and max(lengths[8]) == 8 and {5, 6, 7} <= lengths[8]
 
 
+def test_twins_swap_the_cue_and_share_nothing_with_the_held_out_frames():
+    """A twin is a product-grammar question whose multiplication cue is gone; the held-out refusal frames' words
+    stay out, so that set still measures unseen wordings. Share 0 draws exactly what earlier versions drew."""
+    cue = re.compile(r"times|multipl|product|(?<![a-z])[x×·*](?![a-z])")
+    held_words = {"total", "removed", "split", "go into", "farmer", "students", "pencils", "in all"}
+    twins = random.Random(5)
+    for kind in TWIN_KINDS:
+        for _ in range(40):
+            q = refusal_question("train", kind, twins, 8, twins=1.0)
+            words = re.sub(r"\d", "", q.lower())
+            assert not cue.search(words), q
+            assert not any(w in words for w in held_words), q
+    a, b = random.Random(9), random.Random(9)
+    for kind in REFUSAL_KINDS:
+        for _ in range(20):
+            assert refusal_question("train", kind, a, 8) == refusal_question("train", kind, b, 8, twins=0.0)
+
+
+def test_data_refusal_twins_add_the_no_cue_kind(tmp_path):
+    kinds = {}
+    for share in ("0", "0.5"):
+        path = tmp_path / f"t{share}.jsonl"
+        r = cli("data", "--op", "mul", "--digits", "1", "--per-cell", "0", "--split", "train", "--format", "rest8",
+                "--phrasing", "free", "--refusals", "90", "--refusal-twins", share, "-o", str(path))
+        assert r.returncode == 0, r.stderr
+        kinds[share] = {json.loads(line)["meta"]["kind"] for line in path.read_text().splitlines()}
+    assert kinds["0"] == set(REFUSAL_KINDS) and kinds["0.5"] == set(REFUSAL_KINDS) | {"no_cue"}
+
+
 @pytest.mark.parametrize("args, needle", [
+    (["--refusals", "3", "--refusal-twins", "1.5"], "refusal-twins"),
     (["--phrasing", "unseen:nope"], "phrasing"),
     (["--refusals", "-1"], "refusals"),
     (["--op", "add", "--refusals", "3"], "refusals"),

@@ -67,6 +67,10 @@ class DataConfig:
     refusal_digits: int = opt(4, help="longest number in a refusal, in digits (each number's length drawn from 1..N): "
                               "match the products' range, or the length of the numbers tells a refusal from a "
                               "product", metavar="N")
+    refusal_twins: float = opt(0.0, help="share (0-1) of the training grammar's add, sub, div and word refusals "
+                               "written as a product question with its multiplication cue swapped for another "
+                               "operation's word (or a built word problem); above 0, cue-less twins (kind no_cue) "
+                               "join the kinds too. 0 keeps earlier files byte-identical", metavar="P")
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -109,6 +113,8 @@ class DataConfig:
             raise ConfigError("phrasing", "is the phrasing you hold out; pick another or drop --hold-out-phrasing")
         if self.refusals < 0:
             raise ConfigError("refusals", f"must be 0 or more, got {self.refusals}")
+        if not 0.0 <= self.refusal_twins <= 1.0:
+            raise ConfigError("refusal_twins", f"must be 0 to 1, got {self.refusal_twins}")
         if not 1 <= self.refusal_digits <= 12:
             raise ConfigError("refusal_digits", f"must be 1 to 12, got {self.refusal_digits}")
         if self.refusals and (self.op != "mul" or self.source != "generated"):
@@ -136,20 +142,23 @@ class DataConfig:
         return [p for p in PHRASINGS[self.op] if p != self.hold_out_phrasing]
 
 
-def refusal_rows(n: int, split: str, seed: int, grammar: str, system: str | None, digits: int = 4) -> list[str]:
+def refusal_rows(n: int, split: str, seed: int, grammar: str, system: str | None, digits: int = 4,
+                 twins: float = 0.0) -> list[str]:
     """``n`` JSONL rows of questions that must be refused, kinds in turn; a question belongs to the split its
-    text hashes to (as problems do by their operands), so train, val and test never share one."""
+    text hashes to (as problems do by their operands), so train, val and test never share one. ``twins``: see
+    ``refusal_question``."""
     import random
 
     from mathcoach.problems.answer import REFUSAL, REFUSE
     from mathcoach.problems.generate import split_of_text
 
     rng = random.Random(f"mathcoach:{seed}:{split}:refusals:{grammar}")
+    kinds = REFUSAL_KINDS + (("no_cue",) if twins and grammar == "train" else ())
     lines, seen, tries = [], set(), 0
     while len(lines) < n and tries < 100 * n + 1000:
         tries += 1
-        kind = REFUSAL_KINDS[tries % len(REFUSAL_KINDS)]
-        q = refusal_question(grammar, kind, rng, digits)
+        kind = kinds[tries % len(kinds)]
+        q = refusal_question(grammar, kind, rng, digits, twins)
         # the held-out grammar is disjoint by construction; the training grammar's questions are split by text
         if (grammar == "train" and split_of_text(q) != split) or q in seen:
             continue
@@ -255,7 +264,7 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
         if cfg.refusals:
             grammar = "unseen" if cfg.phrasing and all(p.startswith("unseen:") for p in cfg.phrasing_list) else "train"
             extra = [line.encode() for line in refusal_rows(cfg.refusals, cfg.split, cfg.seed, grammar, cfg.system,
-                                                               cfg.refusal_digits)]
+                                                               cfg.refusal_digits, cfg.refusal_twins)]
             refused_rows = len(extra)
             rows += refused_rows
             if mixing:
@@ -282,7 +291,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
     return {"output": str(cfg.output), "rows": rows, "sha256": sha.hexdigest(), "cells": cells,
             "op": cfg.op, "format": cfg.format, "split": cfg.split, "seed": cfg.seed, "verified": cfg.verify,
             "repeat_hard": cfg.repeat_hard, "shuffle_seed": cfg.shuffle_seed, "refusals": refused_rows,
-            "refusal_digits": cfg.refusal_digits if refused_rows else None}
+            "refusal_digits": cfg.refusal_digits if refused_rows else None,
+            "refusal_twins": cfg.refusal_twins if refused_rows else None}
 
 
 def summary_table(summary: dict) -> str:

@@ -156,13 +156,63 @@ _R = {  # kind -> (training frames, held-out frames); {a} {b} {c} are whole numb
 }
 
 
-def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 4) -> str:
-    """A question of ``kind`` that a multiplication specialist must refuse; ``grammar`` is "train" or "unseen"."""
-    frames = _R[kind][0 if grammar == "train" else 1]
+# --- twins: a training product question with its multiplication cue swapped out ----------------------------------
+# Why: with refusal frames of their own, the eighth mathcoach-mul attempt refused every held-out add, sub, div and
+# word question whose numbers looked like a product's in 0 of 26 each (benchmarks/RESULTS.md, 2026-12-06): it had
+# learnt the frames, not the rule. A twin is a question of the product grammar (its frames, lead-ins, tails, noise,
+# separators and case) in which the cue is another operation's word, or none, so the one difference between
+# answering and refusing is the cue. The held-out refusal frames' own words (total, removed, split, go into) are
+# kept out of these lists, so that set still measures wordings training never had.
+TWIN_KINDS = ("add", "sub", "div", "word", "no_cue")
+_TWIN_WORDS = {
+    "add": ("plus", "+", "added to", "increased by", "more than", "and then add"),
+    "sub": ("minus", "-", "less", "take away", "decreased by", "subtracted from"),
+    "div": ("divided by", "/", "÷", "over", "per", "shared among"),
+    "no_cue": ("and", "or", "to", "vs", "versus", "then", "with", "from", ",", "&", "?", "%", "^", "=", "<", ">",
+               "mod", "than", "or maybe", "after", "before", ""),
+}
+_TWIN_FRAMES = tuple(f for f in _T_FRAMES if "{t}" in f and "product" not in f and "ultipl" not in f)
+# word problems built from parts, none of them in the held-out word frames: who, what happens, what is asked
+_STORY_WHO = ("Tom", "Sara", "Ann", "Omar", "Mia", "Ben", "Zoe", "Li", "A baker", "The club", "My aunt", "Our class")
+_STORY_ITEM = ("apples", "stamps", "coins", "cards", "eggs", "marbles", "stickers", "shells", "bottles", "candies")
+_STORY_BOX = ("boxes", "bags", "jars", "packs", "crates", "baskets", "tins")
+_STORY = (
+    "{who} has {a} {box} with {b} {item} each. How many {item}?",
+    "{who} has {a} {item} and gets {b} more. How many {item} now?",
+    "{who} had {a} {item} and gave away {b}. How many are left?",
+    "{who} puts {a} {item} into {b} {box} equally. How many in each?",
+    "{who} buys {a} {box}; each holds {b} {item}. What is the number of {item}?",
+    "There are {a} {box} of {b} {item}. Count the {item}.",
+    "{who} collects {b} {item} a week for {a} weeks. How many {item} is that?",
+    "{who} saves {a} {item}, then finds {b}. How many {item} does {who} have?",
+)
+
+
+def _twin(kind: str, a: str, b: str, rng: random.Random) -> str:
+    if kind == "word":
+        return rng.choice(_STORY).format(a=a, b=b, who=rng.choice(_STORY_WHO), item=rng.choice(_STORY_ITEM),
+                                         box=rng.choice(_STORY_BOX))
+    return rng.choice(_TWIN_FRAMES).format(a=a, b=b, t=rng.choice(_TWIN_WORDS[kind]))
+
+
+def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 4, twins: float = 0.0) -> str:
+    """A question of ``kind`` that a multiplication specialist must refuse; ``grammar`` is "train" or "unseen".
+    In the training grammar a share ``twins`` of the ``TWIN_KINDS`` questions are twins (above); ``no_cue`` is
+    only ever a twin."""
 
     def num() -> int:
         d = rng.randint(1, digits)
         return rng.randint(10 ** (d - 1) if d > 1 else 1, 10**d - 1)
+
+    if grammar == "train" and kind in TWIN_KINDS and (kind == "no_cue" or (twins and rng.random() < twins)):
+        a, b = num(), num()
+        sep = rng.choice(",,,, \u202f") if rng.random() < 0.3 else None
+        text = _twin(kind, group(a, sep) if sep else str(a), group(b, sep) if sep else str(b), rng)
+        before, after = rng.choice(_T_BEFORE), rng.choice(_T_AFTER)
+        if rng.random() < 0.25:
+            before = " ".join(rng.choices(_NOISE, k=rng.randint(1, 6))).capitalize() + rng.choice((". ", ": ", " "))
+        return _case(before + text + after, rng)
+    frames = _R[kind][0 if grammar == "train" else 1]
 
     x = f"{num()}.{rng.randint(1, 99)}"
     y = rng.choice("-−") + str(num())
@@ -189,5 +239,5 @@ def product_of_two(question: str) -> tuple[int, int] | None:
     return (nums[0], nums[1]) if len(nums) == 2 else None
 
 
-__all__ = ["REFUSAL_KINDS", "UNSEEN_KINDS", "group", "is_wording", "product_of_two", "refusal_question",
+__all__ = ["REFUSAL_KINDS", "TWIN_KINDS", "UNSEEN_KINDS", "group", "is_wording", "product_of_two", "refusal_question",
            "render_wording", "wording_ids"]
