@@ -130,6 +130,15 @@ def test_refusal_numbers_span_the_digits_asked_for(tmp_path):
         qs = [json.loads(line)["messages"][0]["content"] for line in path.read_text().splitlines()]
         lengths[digits] = {len(n.replace(",", "")) for q in qs for n in re.findall(r"\d[\d,]*", q)}
     assert max(lengths[4]) == 4 and max(lengths[8]) == 8 and {5, 6, 7} <= lengths[8]
+    path = tmp_path / "r58.jsonl"
+    r = cli("data", "--op", "mul", "--digits", "1", "--per-cell", "0", "--split", "train", "--format", "rest8",
+            "--phrasing", "free", "--refusals", "300", "--refusal-min-digits", "5", "--refusal-digits", "8",
+            "-o", str(path))
+    assert r.returncode == 0, r.stderr
+    qs = [json.loads(line)["messages"][0]["content"] for line in path.read_text().splitlines()]
+    # a decimal's fraction (".37") is 1-2 digits by design; every whole number is 5-8
+    whole = {len(n.replace(",", "")) for q in qs for n in re.findall(r"(?<![.\d,])\d[\d,]*", q)}
+    assert whole == {5, 6, 7, 8}, whole
 
 
 def test_twins_swap_the_cue_and_share_nothing_with_the_held_out_frames():
@@ -163,6 +172,7 @@ def test_data_refusal_twins_add_the_no_cue_kind(tmp_path):
 
 @pytest.mark.parametrize("args, needle", [
     (["--refusals", "3", "--refusal-twins", "1.5"], "refusal-twins"),
+    (["--refusals", "3", "--refusal-min-digits", "5", "--refusal-digits", "4"], "refusal-min-digits"),
     (["--phrasing", "unseen:nope"], "phrasing"),
     (["--refusals", "-1"], "refusals"),
     (["--op", "add", "--refusals", "3"], "refusals"),

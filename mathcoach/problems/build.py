@@ -67,6 +67,9 @@ class DataConfig:
     refusal_digits: int = opt(4, help="longest number in a refusal, in digits (each number's length drawn from 1..N): "
                               "match the products' range, or the length of the numbers tells a refusal from a "
                               "product", metavar="N")
+    refusal_min_digits: int = opt(1, help="shortest number in a refusal, in digits: give a stage's refusals its "
+                                  "products' range (5 with --digits 5-8), so that no length of operands is more "
+                                  "often refused than another", metavar="N")
     refusal_twins: float = opt(0.0, help="share (0-1) of the training grammar's add, sub, div and word refusals "
                                "written as a product question with its multiplication cue swapped for another "
                                "operation's word (or a built word problem); above 0, cue-less twins (kind no_cue) "
@@ -117,6 +120,9 @@ class DataConfig:
             raise ConfigError("refusal_twins", f"must be 0 to 1, got {self.refusal_twins}")
         if not 1 <= self.refusal_digits <= 12:
             raise ConfigError("refusal_digits", f"must be 1 to 12, got {self.refusal_digits}")
+        if not 1 <= self.refusal_min_digits <= self.refusal_digits:
+            raise ConfigError("refusal_min_digits", f"must be 1 to --refusal-digits ({self.refusal_digits}), got "
+                              f"{self.refusal_min_digits}")
         if self.refusals and (self.op != "mul" or self.source != "generated"):
             raise ConfigError("refusals", "needs --op mul and generated data (a multiplication specialist's refusals)")
         if self.repeat_hard < 1:
@@ -143,7 +149,7 @@ class DataConfig:
 
 
 def refusal_rows(n: int, split: str, seed: int, grammar: str, system: str | None, digits: int = 4,
-                 twins: float = 0.0) -> list[str]:
+                 twins: float = 0.0, min_digits: int = 1) -> list[str]:
     """``n`` JSONL rows of questions that must be refused, kinds in turn; a question belongs to the split its
     text hashes to (as problems do by their operands), so train, val and test never share one. ``twins``: see
     ``refusal_question``."""
@@ -158,7 +164,7 @@ def refusal_rows(n: int, split: str, seed: int, grammar: str, system: str | None
     while len(lines) < n and tries < 100 * n + 1000:
         tries += 1
         kind = kinds[tries % len(kinds)]
-        q = refusal_question(grammar, kind, rng, digits, twins)
+        q = refusal_question(grammar, kind, rng, digits, twins, min_digits)
         # the held-out grammar is disjoint by construction; the training grammar's questions are split by text
         if (grammar == "train" and split_of_text(q) != split) or q in seen:
             continue
@@ -264,7 +270,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
         if cfg.refusals:
             grammar = "unseen" if cfg.phrasing and all(p.startswith("unseen:") for p in cfg.phrasing_list) else "train"
             extra = [line.encode() for line in refusal_rows(cfg.refusals, cfg.split, cfg.seed, grammar, cfg.system,
-                                                               cfg.refusal_digits, cfg.refusal_twins)]
+                                                               cfg.refusal_digits, cfg.refusal_twins,
+                                                               cfg.refusal_min_digits)]
             refused_rows = len(extra)
             rows += refused_rows
             if mixing:
@@ -292,6 +299,7 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
             "op": cfg.op, "format": cfg.format, "split": cfg.split, "seed": cfg.seed, "verified": cfg.verify,
             "repeat_hard": cfg.repeat_hard, "shuffle_seed": cfg.shuffle_seed, "refusals": refused_rows,
             "refusal_digits": cfg.refusal_digits if refused_rows else None,
+            "refusal_min_digits": cfg.refusal_min_digits if refused_rows else None,
             "refusal_twins": cfg.refusal_twins if refused_rows else None}
 
 

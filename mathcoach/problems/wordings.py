@@ -195,13 +195,14 @@ def _twin(kind: str, a: str, b: str, rng: random.Random) -> str:
     return rng.choice(_TWIN_FRAMES).format(a=a, b=b, t=rng.choice(_TWIN_WORDS[kind]))
 
 
-def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 4, twins: float = 0.0) -> str:
+def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 4, twins: float = 0.0,
+                     min_digits: int = 1) -> str:
     """A question of ``kind`` that a multiplication specialist must refuse; ``grammar`` is "train" or "unseen".
-    In the training grammar a share ``twins`` of the ``TWIN_KINDS`` questions are twins (above); ``no_cue`` is
-    only ever a twin."""
+    Its numbers are ``min_digits`` to ``digits`` digits long. In the training grammar a share ``twins`` of the
+    ``TWIN_KINDS`` questions are twins (above); ``no_cue`` is only ever a twin."""
 
     def num() -> int:
-        d = rng.randint(1, digits)
+        d = rng.randint(min_digits, digits)
         return rng.randint(10 ** (d - 1) if d > 1 else 1, 10**d - 1)
 
     if grammar == "train" and kind in TWIN_KINDS and (kind == "no_cue" or (twins and rng.random() < twins)):
