@@ -78,10 +78,15 @@ def _case(text: str, rng: random.Random, p: float = 0.25) -> str:
     return text.upper() if r < p / 2 else text.lower() if r < p else text
 
 
-def _free(a: int, b: int, rng: random.Random) -> str:
+def _product(na: str, nb: str, rng: random.Random) -> str:
+    return rng.choice(_T_FRAMES).format(a=na, b=nb, t=rng.choice(_T_TIMES))
+
+
+def _free(a: int, b: int, rng: random.Random, core=_product) -> str:
+    """The training grammar around ``core(na, nb, rng)``: a product question, or a refusal's twin (below)."""
     sep = rng.choice(",,,, \u202f") if rng.random() < 0.3 else None
     na, nb = (group(a, sep), group(b, sep)) if sep else (str(a), str(b))
-    core = rng.choice(_T_FRAMES).format(a=na, b=nb, t=rng.choice(_T_TIMES))
+    core = core(na, nb, rng)
     before, after = rng.choice(_T_BEFORE), rng.choice(_T_AFTER)
     if rng.random() < 0.25:
         before = " ".join(rng.choices(_NOISE, k=rng.randint(1, 6))).capitalize() + rng.choice((". ", ": ", ", ", " "))
@@ -188,12 +193,13 @@ _STORY = (
 )
 
 
-def _twin(kind: str, a: str, b: str, rng: random.Random) -> str:
-    if kind == "word":
-        return rng.choice(_STORY).format(a=a, b=b, who=rng.choice(_STORY_WHO), item=rng.choice(_STORY_ITEM),
-                                         box=rng.choice(_STORY_BOX))
-    return rng.choice(_TWIN_FRAMES).format(a=a, b=b, t=rng.choice(_TWIN_WORDS[kind]))
-
+def _twin(kind: str):
+    def core(a: str, b: str, rng: random.Random) -> str:
+        if kind == "word":
+            return rng.choice(_STORY).format(a=a, b=b, who=rng.choice(_STORY_WHO), item=rng.choice(_STORY_ITEM),
+                                             box=rng.choice(_STORY_BOX))
+        return rng.choice(_TWIN_FRAMES).format(a=a, b=b, t=rng.choice(_TWIN_WORDS[kind]))
+    return core
 
 def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 4, twins: float = 0.0,
                      min_digits: int = 1) -> str:
@@ -206,13 +212,7 @@ def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 
         return rng.randint(10 ** (d - 1) if d > 1 else 1, 10**d - 1)
 
     if grammar == "train" and kind in TWIN_KINDS and (kind == "no_cue" or (twins and rng.random() < twins)):
-        a, b = num(), num()
-        sep = rng.choice(",,,, \u202f") if rng.random() < 0.3 else None
-        text = _twin(kind, group(a, sep) if sep else str(a), group(b, sep) if sep else str(b), rng)
-        before, after = rng.choice(_T_BEFORE), rng.choice(_T_AFTER)
-        if rng.random() < 0.25:
-            before = " ".join(rng.choices(_NOISE, k=rng.randint(1, 6))).capitalize() + rng.choice((". ", ": ", " "))
-        return _case(before + text + after, rng)
+        return _free(num(), num(), rng, _twin(kind))
     frames = _R[kind][0 if grammar == "train" else 1]
 
     x = f"{num()}.{rng.randint(1, 99)}"
