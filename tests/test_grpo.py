@@ -154,6 +154,7 @@ def test_rft_keeps_only_right_samples_and_fine_tunes_on_them(warm, tmp_path):
     (["--from-scratch", "tiny"], "train it first"),
     (["--temperature", "0"], "--temperature"),
     (["--answer-weight", "3"], "weighted by the reward"),
+    (["--decision-weight", "3"], "weighted by the reward"),
 ])
 def test_bad_grpo_settings_one_line_exit_2_and_no_output(warm, tmp_path, capsys, extra, needle):
     model, tmp = warm

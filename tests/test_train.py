@@ -379,6 +379,7 @@ def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     (["--format", "long"], "is written in 'scratchpad'"),
     (["--objective", "pretrain", "--from-scratch", "tiny", "--method", "full"], "continues a pretrained --model"),
     (["--answer-weight", "0"], "--answer-weight: must be above 0"),
+    (["--decision-weight", "0"], "--decision-weight: must be above 0"),
 ])
 def test_bad_train_settings_one_line_exit_2_and_no_output(tiny_model, tmp_path, capsys, extra, needle):
     if extra in (["--method", "qlora"], ["--packing"]) and torch.cuda.is_available():
@@ -600,6 +601,14 @@ def test_answer_weights_cover_the_last_answer_line_only():
     assert w[1].tolist() == [1.0] * 8  # no Answer line (a refusal): the plain loss
 
 
+def test_decision_weights_cover_each_rows_first_completion_token_only():
+    from mathcoach.train.trainer import decision_weights
+
+    target = torch.tensor([[-100, -100, 5, 6, 7], [-100, 4, 5, -100, -100], [-100] * 5])
+    w = decision_weights(target, 4.0)
+    assert w.tolist() == [[1, 1, 4, 1, 1], [1, 4, 1, 1, 1], [1] * 5]  # a row with no completion keeps 1
+
+
 def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model):
     """The weighted loss at weight 1 is the model's own mean loss over the completion; above 1 the Answer line's
     tokens count more: computed here by hand from the per-token losses."""
@@ -620,12 +629,15 @@ def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model)
     with torch.no_grad():
         plain = model(**inputs).loss
         # a weight a hair above 1 takes the weighted path (at exactly 1 TRL's own loss is used)
-        same = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=1.0 + 1e-9, answer_ids=marker), model,
+        same = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=1.0 + 1e-9, decision_weight=1.0, answer_ids=marker), model,
                                            dict(inputs))
-        heavy = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=9.0, answer_ids=marker), model, dict(inputs))
+        heavy = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=9.0, decision_weight=1.0, answer_ids=marker),
+                                            model, dict(inputs))
+        decided = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=1.0, decision_weight=5.0,
+                                                              answer_ids=marker), model, dict(inputs))
         # under gradient accumulation the Trainer leaves the division by its micro-batches to the loss
         accumulated = MathSFTTrainer.compute_loss(
-            SimpleNamespace(answer_weight=9.0, answer_ids=marker, model_accepts_loss_kwargs=True,
+            SimpleNamespace(answer_weight=9.0, decision_weight=1.0, answer_ids=marker, model_accepts_loss_kwargs=True,
                             current_gradient_accumulation_steps=2), model, dict(inputs), num_items_in_batch=99)
         logits = model(input_ids=ids).logits[0, :-1]
     per_token = torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction="none")[len(prompt) - 1:]
@@ -635,6 +647,10 @@ def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model)
     assert torch.allclose(same, plain, atol=1e-5)
     assert torch.allclose(heavy, (per_token * w).sum() / w.sum(), atol=1e-5) and not torch.allclose(heavy, plain)
     assert torch.allclose(accumulated, heavy / 2, atol=1e-6)
+    first = torch.ones_like(per_token)
+    first[0] = 5.0  # the reply's first token: the decision
+    assert torch.allclose(decided, (per_token * first).sum() / first.sum(), atol=1e-5)
+    assert not torch.allclose(decided, plain)
 
 
 def test_training_with_an_answer_weight_runs_and_is_recorded(tmp_path):

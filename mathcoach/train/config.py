@@ -77,6 +77,9 @@ class TrainConfig:
                          "row; needs CUDA + flash-attn)")
     answer_weight: float = opt(1.0, help="weight of the final Answer line's tokens in the loss (the weighted mean "
                                "over the completion); above 1 gives its reads more signal", metavar="W")
+    decision_weight: float = opt(1.0, help="weight of the reply's first token in the loss (answer or refuse: the one "
+                                 "token that decides); above 1 gives the decision more signal than one token of a "
+                                 "long trace's", metavar="W")
     batching: str = opt("length", help="how rows are drawn into batches: length (rows of similar length together, "
                         "least padding) | random (every batch a mix, so short rows such as refusals are learned beside "
                         "long traces rather than in batches of their own) | split (random, each batch run as two "
@@ -189,6 +192,8 @@ class TrainConfig:
             raise ConfigError("epochs", f"must be above 0, got {self.epochs}")
         if self.answer_weight <= 0:
             raise ConfigError("answer_weight", f"must be above 0, got {self.answer_weight}")
+        if self.decision_weight <= 0:
+            raise ConfigError("decision_weight", f"must be above 0, got {self.decision_weight}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ConfigError("max_minutes", f"must be above 0, got {self.max_minutes}")
         if not 0 < self.learning_rate < 1:
@@ -223,6 +228,8 @@ class TrainConfig:
             raise ConfigError("beta", f"must be 0 or more, got {self.beta}")
         if self.method == "grpo" and self.answer_weight != 1.0:
             raise ConfigError("answer_weight", "GRPO's loss is weighted by the reward, not by token; drop it")
+        if self.method == "grpo" and self.decision_weight != 1.0:
+            raise ConfigError("decision_weight", "GRPO's loss is weighted by the reward, not by token; drop it")
         parse_rewards(self.rewards)
 
     @property

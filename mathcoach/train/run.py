@@ -380,7 +380,8 @@ def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, 
         model=model, args=sft_config(cfg, out, len(train_ds)), train_dataset=train_ds, eval_dataset=eval_ds,
         processing_class=tokenizer, peft_config=peft_config, callbacks=cbs, data_collator=collator,
         val_items=[it for _, it in picked], gen=GenSettings(system, fmt, gen_tokens, max(cfg.batch_size, 32), cfg.val_tools),
-        samples_path=out / "val_samples.jsonl", answer_weight=cfg.answer_weight)
+        samples_path=out / "val_samples.jsonl", answer_weight=cfg.answer_weight,
+        decision_weight=cfg.decision_weight)
     trainer.remove_callback(PrinterCallback)  # its raw dicts of strings are replaced by one readable line
     if not quiet:
         trainer.add_callback(Progress())

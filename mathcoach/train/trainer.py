@@ -101,9 +101,21 @@ def answer_weights(input_ids, marker_ids: list[int], weight: float):
     return w
 
 
-def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0):
+def decision_weights(target, weight: float):
+    """Per-token loss weights: ``weight`` at each row's first completion token (``target`` != -100), 1 elsewhere."""
+    import torch
+
+    w = torch.ones(target.shape, dtype=torch.float32, device=target.device)
+    mask = target != -100
+    rows = mask.any(1).nonzero().squeeze(1)
+    w[rows, mask.int().argmax(1)[rows]] = weight
+    return w
+
+
+def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0, decision: float = 1.0):
     """The mean of the completion tokens' cross-entropy over every forward of the batch (train/batches.py), the
-    final Answer line's tokens weighted by ``weight``; and the first forward's output."""
+    final Answer line's tokens weighted by ``weight`` and each reply's first token by ``decision``; and the first
+    forward's output."""
     import torch.nn.functional as F
 
     from mathcoach.train.batches import groups
@@ -115,7 +127,7 @@ def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0):
         outs.append(model(input_ids=ids, **extra, use_cache=False))
         logits, target = outs[-1].logits[:, :-1, :].float(), labels[:, 1:]
         per_token = F.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="none")
-        w = answer_weights(ids, answer_ids, weight)[:, 1:] * (target != -100)
+        w = answer_weights(ids, answer_ids, weight)[:, 1:] * decision_weights(target, decision) * (target != -100)
         sums.append((per_token * w).sum())
         counts.append(w.sum())
     return sum(sums) / sum(counts).clamp(min=1), outs[0]
@@ -123,10 +135,10 @@ def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0):
 
 class MathSFTTrainer(GenerationValidation, SFTTrainer):
     def __init__(self, *args, val_items=(), gen: GenSettings | None = None, samples_path: Path | None = None,
-                 answer_weight: float = 1.0, **kwargs):
+                 answer_weight: float = 1.0, decision_weight: float = 1.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.val_items, self.gen, self.samples_path = list(val_items), gen, samples_path
-        self.answer_weight = answer_weight
+        self.answer_weight, self.decision_weight = answer_weight, decision_weight
         self.answer_ids = self.processing_class(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -134,12 +146,16 @@ class MathSFTTrainer(GenerationValidation, SFTTrainer):
         # last to be learned (the fifth attempt: 91 of 92 traces right, 41% of Answer lines; benchmarks/RESULTS.md,
         # 2026-12-05), so their loss can count more. The weighted mean over the completion's tokens keeps the
         # loss's scale. --batching split (train/batches.py) runs a batch as two forwards whose token losses make one
-        # mean. TRL's own loss (and its entropy and token-accuracy logs) is used when neither is on.
+        # mean. --decision-weight: the reply's first token is the whole decision between a trace and a refusal, one
+        # token of ~16,000 in a batch; the tenth mathcoach-mul attempt refused 1 of 89 questions whose operation
+        # only the wording shows, in its own training grammar (benchmarks/RESULTS.md, 2026-12-06). TRL's own loss
+        # (and its entropy and token-accuracy logs) is used when none of these is on.
         from mathcoach.train.batches import SplitCollator
 
-        if self.answer_weight == 1.0 and not isinstance(getattr(self, "data_collator", None), SplitCollator):
+        if (self.answer_weight == 1.0 and self.decision_weight == 1.0
+                and not isinstance(getattr(self, "data_collator", None), SplitCollator)):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        loss, out = token_loss(model, inputs, self.answer_ids, self.answer_weight)
+        loss, out = token_loss(model, inputs, self.answer_ids, self.answer_weight, self.decision_weight)
         if num_items_in_batch is not None and self.model_accepts_loss_kwargs:
             # the Trainer then leaves gradient accumulation to the loss (it divides only losses it thinks unscaled):
             # each micro-batch's mean is one of current_gradient_accumulation_steps parts of the step's loss
