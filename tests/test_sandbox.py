@@ -28,6 +28,13 @@ def test_an_exception_is_a_failure_with_its_last_line():
     assert not r.ok and r.error.startswith("exit 1: ZeroDivisionError") and "Traceback" in r.stderr
 
 
+def test_the_error_names_the_exception_when_another_traceback_header_ends_stderr():
+    # a fork bomb's children write into the same stderr, so the last line can be another traceback's first
+    prog = "import sys\nsys.stderr.write('ValueError: bad\\nTraceback (most recent call last):\\n')\nsys.exit(1)"
+    r = run_python(prog, FAST)
+    assert not r.ok and r.error == "exit 1: ValueError: bad"
+
+
 def test_an_infinite_loop_stops_at_the_cpu_limit():
     t0 = time.monotonic()
     r = run_python("while True:\n    pass", FAST)

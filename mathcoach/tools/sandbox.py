@@ -200,7 +200,12 @@ def run_python(code: str, limits: Limits = Limits(), iso: Isolation | None = Non
         elif rc == 126 and _NO_NETNS.decode().strip() in stderr:
             error = "sandbox: the network namespace could not be made"
         elif rc != 0:
-            last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+            # the exception's own line: the last unindented one that is not a traceback's header. Forked children
+            # write their tracebacks into the same file, so the very last line can be another's first (seen in CI:
+            # a fork bomb reported as "exit 1: Traceback (most recent call last):")
+            lines = stderr.strip().splitlines()
+            last = next((ln for ln in reversed(lines) if ln[:1].strip() and not ln.startswith("Traceback")),
+                        lines[-1] if lines else "")
             if last.startswith("MemoryError"):
                 error = "memory limit"
             elif "File too large" in stderr:  # Python ignores SIGXFSZ: the capped write fails with EFBIG
