@@ -86,13 +86,13 @@ def _free(a: int, b: int, rng: random.Random, core=_product) -> str:
     """The training grammar around ``core(na, nb, rng)``: a product question, or a refusal's twin (below)."""
     sep = rng.choice(",,,, \u202f") if rng.random() < 0.3 else None
     na, nb = (group(a, sep), group(b, sep)) if sep else (str(a), str(b))
-    core = core(na, nb, rng)
+    text = core(na, nb, rng)
     before, after = rng.choice(_T_BEFORE), rng.choice(_T_AFTER)
     if rng.random() < 0.25:
         before = " ".join(rng.choices(_NOISE, k=rng.randint(1, 6))).capitalize() + rng.choice((". ", ": ", ", ", " "))
     if rng.random() < 0.15:
         after = rng.choice((" ", ". ", " -- ")) + " ".join(rng.choices(_NOISE, k=rng.randint(1, 6))) + rng.choice(".!?")
-    return _case(before + core + after, rng)
+    return _case(before + text + after, rng)
 
 
 def _unseen(kind: str, a: int, b: int, rng: random.Random) -> str:
@@ -200,6 +200,7 @@ def _twin(kind: str):
                                              box=rng.choice(_STORY_BOX))
         return rng.choice(_TWIN_FRAMES).format(a=a, b=b, t=rng.choice(_TWIN_WORDS[kind]))
     return core
+
 
 def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 4, twins: float = 0.0,
                      min_digits: int = 1) -> str:
