@@ -334,6 +334,27 @@ def test_the_operand_frame_reaches_training_eval_and_serve_through_the_saved_tem
     assert render("What is 7 - 3?").endswith("\nn=2 a=00000007 b=00000003<|im_end|>\n")
 
 
+def test_the_frame_words_stand_at_fixed_places_before_the_count(tmp_path):
+    """--frame-words 16: a line before the count holds the last 16 characters before the first number, between the
+    first two and the first 16 after the second, lower-cased and padded with "~"; the count line stays as it was."""
+    tok, res, prompt, _ = _scratch_prompts(tmp_path, "carryout8", 1300, place_tokens=True, operand_frame=8,
+                                           frame_words=16)
+    assert prompt.endswith("?\n~~~~~~~~what is |~~~~~~~~~~~~~ * |?~~~~~~~~~~~~~~~\nn=2 a=00000016 b=00780969"
+                           "<|im_end|>\n<|im_start|>assistant\n")
+    assert res["config"]["frame_words"] == 16
+    render = lambda q: tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False)  # noqa: E731
+    lines = lambda q: render(q).removesuffix("<|im_end|>\n").split("\n")[-2:]  # noqa: E731
+    assert lines("ADD 4,821 AND 307.") == ["~~~~~~~~~~~~add |~~~~~~~~~~~ and |.~~~~~~~~~~~~~~~", "n=2 a=00004821 b=00000307"]
+    # the word next to a number keeps its place whatever stands further out; longer text is cut at the far end
+    assert lines("Hi there, please, could you add 1 plus 2 and then some more words")[0] == (
+        ", could you add |~~~~~~~~~~ plus | and then some m")
+    assert lines("hello")[0] == "~~~~~~~~~~~hello|~~~~~~~~~~~~~~~~|~~~~~~~~~~~~~~~~"  # no number: all is lead-in
+    assert lines("5 squared?")[0] == "~~~~~~~~~~~~~~~~|~~~~~~~~~~~~~~~~| squared?~~~~~~~"  # one: the rest is its tail
+    assert lines("1 x 2 x 3")[0] == "~~~~~~~~~~~~~~~~|~~~~~~~~~~~~~ x | x 3~~~~~~~~~~~~"
+    # the question's own text still carries the place tokens, and nothing in the line is an unknown token
+    assert tok.unk_token_id not in tok(render("Total of 4821 and 307, please."))["input_ids"]
+
+
 def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     """LeMa's arms continue a specialist: --model DIR with a marked format needs no flag, the directory's
     template (its mathcoach.json) is kept and recorded; the same rows on a model without it are refused."""
@@ -362,6 +383,9 @@ def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     (["--from-scratch", "tiny", "--method", "full", "--factored-places"], "--place-tokens"),
     (["--from-scratch", "tiny", "--method", "full", "--operand-frame", "8"], "--place-tokens"),
     (["--from-scratch", "tiny", "--method", "full", "--place-tokens", "--operand-frame", "-1"], "--operand-frame"),
+    (["--from-scratch", "tiny", "--method", "full", "--place-tokens", "--frame-words", "16"], "--operand-frame"),
+    (["--from-scratch", "tiny", "--method", "full", "--place-tokens", "--operand-frame", "8", "--frame-words", "-1"],
+     "--frame-words"),
     (["--from-scratch", "tiny", "--method", "full", "--digit-marks", "--place-tokens"], "not both"),
     (["--method", "qlora"], "qlora needs a CUDA GPU"),
     (["--from-scratch", "tiny", "--method", "lora"], "--method"),

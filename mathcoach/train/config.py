@@ -46,6 +46,9 @@ class TrainConfig:
     operand_frame: int = opt(0, help="with --place-tokens: the chat template also writes the question's first two "
                              "numbers after it, zero-padded to N digits (a=00000016 b=00000088), so the trace reads "
                              "them at a fixed distance whatever the wording; 0 = off", metavar="N")
+    frame_words: int = opt(0, help="with --operand-frame: the frame also writes the W characters of the question "
+                           "before its first number, between its first two and after its second, lower-cased and "
+                           "padded to W, so the word next to a number stands at a fixed place; 0 = off", metavar="W")
     output: str | None = opt(None, help="output directory (default: runs/train/<time>-<model>-<data>)", metavar="DIR",
                              short="o")
     resume: bool = opt(False, help="continue from the last checkpoint in --output")
@@ -177,6 +180,10 @@ class TrainConfig:
         if self.operand_frame and not self.place_tokens:
             raise ConfigError("operand_frame", "is written by the place-token template; add --place-tokens (and "
                               "--from-scratch)")
+        if self.frame_words < 0:
+            raise ConfigError("frame_words", f"must be 0 (off) or a width in characters, got {self.frame_words}")
+        if self.frame_words and not self.operand_frame:
+            raise ConfigError("frame_words", "are written with the operand frame; add --operand-frame N")
         if self.digit_marks and self.place_tokens:
             raise ConfigError("place_tokens", "a template writes the question's digits one way: choose "
                               "--digit-marks or --place-tokens, not both")

@@ -114,7 +114,7 @@ def load_model_and_tokenizer(cfg: TrainConfig, train_rows: list[dict], out: Path
         base = build_scratch_model(cfg.from_scratch, train_rows, out / "scratch-init", cfg.seed,
                                    max_positions=max(2048, cfg.max_length),
                                    digits=cfg.template, factored_places=cfg.factored_places,
-                                   frame=cfg.operand_frame)
+                                   frame=cfg.operand_frame, words=cfg.frame_words)
     else:
         base = base_model_dir(cfg)
     tokenizer = AutoTokenizer.from_pretrained(base)
