@@ -344,7 +344,8 @@ def test_the_frame_words_stand_at_fixed_places_before_the_count(tmp_path):
     assert res["config"]["frame_words"] == 16
     render = lambda q: tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False)  # noqa: E731
     lines = lambda q: render(q).removesuffix("<|im_end|>\n").split("\n")[-2:]  # noqa: E731
-    assert lines("ADD 4,821 AND 307.") == ["~~~~~~~~~~~~add |~~~~~~~~~~~ and |.~~~~~~~~~~~~~~~", "n=2 a=00004821 b=00000307"]
+    assert lines("ADD 4,821 AND 307.") == ["~~~~~~~~~~~~add |~~~~~~~~~~~ and |.~~~~~~~~~~~~~~~",
+                                            "n=2 a=00004821 b=00000307"]
     # the word next to a number keeps its place whatever stands further out; longer text is cut at the far end
     assert lines("Hi there, please, could you add 1 plus 2 and then some more words")[0] == (
         ", could you add |~~~~~~~~~~ plus | and then some m")
@@ -653,8 +654,8 @@ def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model)
     with torch.no_grad():
         plain = model(**inputs).loss
         # a weight a hair above 1 takes the weighted path (at exactly 1 TRL's own loss is used)
-        same = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=1.0 + 1e-9, decision_weight=1.0, answer_ids=marker), model,
-                                           dict(inputs))
+        same = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=1.0 + 1e-9, decision_weight=1.0,
+                                                           answer_ids=marker), model, dict(inputs))
         heavy = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=9.0, decision_weight=1.0, answer_ids=marker),
                                             model, dict(inputs))
         decided = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=1.0, decision_weight=5.0,
