@@ -85,8 +85,8 @@ def _digit_template(emit: str, frame: int = 0, words: int = 0) -> str:
 # 120 steps of twin-rich rows, with or without the reply's first token weighted 10, brought the training grammar's
 # wording-only refusals to 13 of 89 (RESULTS.md 2026-12-06, tenth attempt): the model decides from what the
 # template puts at a fixed place, not from a word somewhere in a question of any length. Off, a frame is unchanged.
-# Measured only as 120 steps from that model: held-out wording-only refusals 16 -> 27 of 104 (p = 0.001; RESULTS.md
-# 2026-12-06, eleventh attempt); trained from the first step, not yet.
+# As 120 steps from that model: held-out wording-only refusals 16 -> 27 of 104 (p = 0.001); from the first step
+# (twelfth attempt): 0 -> 78 of 104, but products in unfamiliar wordings then refused too (RESULTS.md 2026-12-06).
 def _frame_macro(is_sep: str, width: int, words: int = 0) -> str:
     pad = "'" + "~" * words + "'"
     window = (
