@@ -178,6 +178,32 @@ def test_data_refusal_twins_add_the_no_cue_kind(tmp_path):
     assert kinds["0"] == set(REFUSAL_KINDS) and kinds["0.5"] == set(REFUSAL_KINDS) | {"no_cue"}
 
 
+def test_busy_wording_puts_text_around_most_questions_and_no_held_out_word(tmp_path):
+    from mathcoach.problems.wordings import _HELD_OUT_WORDS, _NOISE, _NOISE_BUSY
+
+    def words(q):
+        return len(q.split())
+
+    pairs = [(a, 7 * a + 1) for a in range(1, 400)]
+    free = [render_wording("free", a, b) for a, b in pairs]
+    busy = [render_wording("free:busy", a, b) for a, b in pairs]
+    assert sum(map(words, busy)) / len(busy) > sum(map(words, free)) / len(free) + 4
+    # the busy text's own words are never the held-out grammar's, so that set still measures unseen text
+    assert not (set(_NOISE_BUSY) - set(_NOISE)) & _HELD_OUT_WORDS
+    assert "free" in wording_ids() and "free:busy" in wording_ids()
+    # and refusals in a busy file wear the same text: otherwise its length would tell them from products
+    lengths = {}
+    for phrasing in ("free", "free:busy"):
+        path = tmp_path / f"{phrasing}.jsonl"
+        r = cli("data", "--op", "mul", "--digits", "1", "--per-cell", "0", "--split", "train", "--format", "rest8",
+                "--phrasing", phrasing, "--refusals", "120", "--refusal-twins", "0.5", "-o", str(path))
+        assert r.returncode == 0, r.stderr
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        assert {row["meta"]["kind"] for row in rows} == set(REFUSAL_KINDS) | {"no_cue"}
+        lengths[phrasing] = sum(words(row["messages"][0]["content"]) for row in rows) / len(rows)
+    assert lengths["free:busy"] > lengths["free"] + 3
+
+
 @pytest.mark.parametrize("args, needle", [
     (["--refusals", "3", "--refusal-twins", "1.5"], "refusal-twins"),
     (["--refusals", "3", "--refusal-min-digits", "5", "--refusal-digits", "4"], "refusal-min-digits"),

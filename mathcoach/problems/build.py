@@ -45,7 +45,8 @@ class DataConfig:
     seed: int = opt(0, help="random seed; same seed and settings give the same file byte for byte")
     phrasing: str | None = opt(None, help="use only these question phrasings (comma-separated), e.g. for a held-out "
                                "test: " + "; ".join(f"{op} {'|'.join(PHRASINGS[op])}" for op in OPS)
-                               + "; mul also free (generated wordings) and unseen (held-out wordings: unseen:KIND, "
+                               + "; mul also free (generated wordings), free:busy (the same with text around the "
+                               "question most of the time, refusals too) and unseen (held-out wordings: unseen:KIND, "
                                + "|".join(UNSEEN_KINDS) + ")", metavar="NAME[,NAME]")
     hold_out_phrasing: str | None = opt(None, help="never use this phrasing (keep it for evaluation)", metavar="NAME")
     system: str | None = opt(None, help="system message added to every row, as TEXT or @FILE", metavar="TEXT|@FILE")
@@ -159,14 +160,15 @@ def refusal_rows(n: int, split: str, seed: int, grammar: str, system: str | None
     from mathcoach.problems.generate import split_of_text
 
     rng = random.Random(f"mathcoach:{seed}:{split}:refusals:{grammar}")
-    kinds = REFUSAL_KINDS + (("no_cue",) if twins and grammar == "train" else ())
+    training = grammar in ("train", "train:busy")  # the training grammar, plain or with free:busy's text around it
+    kinds = REFUSAL_KINDS + (("no_cue",) if twins and training else ())
     lines, seen, tries = [], set(), 0
     while len(lines) < n and tries < 100 * n + 1000:
         tries += 1
         kind = kinds[tries % len(kinds)]
         q = refusal_question(grammar, kind, rng, digits, twins, min_digits)
         # the held-out grammar is disjoint by construction; the training grammar's questions are split by text
-        if (grammar == "train" and split_of_text(q) != split) or q in seen:
+        if (training and split_of_text(q) != split) or q in seen:
             continue
         seen.add(q)
         messages = ([{"role": "system", "content": system}] if system else []) + [
@@ -269,6 +271,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
                 bar.update(len(stats))
         if cfg.refusals:
             grammar = "unseen" if cfg.phrasing and all(p.startswith("unseen:") for p in cfg.phrasing_list) else "train"
+            if grammar == "train" and cfg.phrasing and "free:busy" in cfg.phrasing_list:
+                grammar = "train:busy"  # refusals wear the products' text around them, or that text tells them apart
             extra = [line.encode() for line in refusal_rows(cfg.refusals, cfg.split, cfg.seed, grammar, cfg.system,
                                                                cfg.refusal_digits, cfg.refusal_twins,
                                                                cfg.refusal_min_digits)]

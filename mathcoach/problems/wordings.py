@@ -9,7 +9,8 @@ Why two grammars: a specialist trained on six templates scored 99.7% on them and
 saw (benchmarks/RESULTS.md, 2026-11-23). ``free`` composes frames, multiplication cues (times, multiplied by,
 product, x, ×, ·, *), thousands separators, case and text around the question; the held-out grammar
 (``UNSEEN_KINDS``) shares none of its frames and none of its surrounding text, so a score on it says whether the
-model finds the two operands wherever they stand. The rule a specialist follows (``product_of_two``): answer
+model finds the two operands wherever they stand. ``free:busy`` is the training grammar with noise text around
+most questions (and, in a data file, around its refusals too). The rule a specialist follows (``product_of_two``): answer
 when the question asks for a product and holds exactly two whole numbers; refuse everything else.
 """
 
@@ -82,16 +83,59 @@ def _product(na: str, nb: str, rng: random.Random) -> str:
     return rng.choice(_T_FRAMES).format(a=na, b=nb, t=rng.choice(_T_TIMES))
 
 
-def _free(a: int, b: int, rng: random.Random, core=_product) -> str:
-    """The training grammar around ``core(na, nb, rng)``: a product question, or a refusal's twin (below)."""
-    sep = rng.choice(",,,, \u202f") if rng.random() < 0.3 else None
-    na, nb = (group(a, sep), group(b, sep)) if sep else (str(a), str(b))
-    text = core(na, nb, rng)
+# `free:busy`: the same grammar with text around the question far more often, longer, and from a larger vocabulary
+# (still no operation's word). Why: with the frame's line of words (`--frame-words`), the twelfth mathcoach-mul
+# attempt refused 23 of 63 held-out 1-4-digit products, every one with "times" or "multiplied by" next to its
+# numbers, when the words around them were unfamiliar ("Need 64 times 68, thanks."; benchmarks/RESULTS.md
+# 2026-12-06): in `free` a long tail is rare in a product and usual in a word problem, so the tail told them apart.
+# Text around the numbers then has to be the norm in products and refusals alike, and say nothing. The words are
+# generic, and any word of the held-out grammar's frames is dropped from them (``_NOISE_BUSY``, below its
+# frames), so that set still measures text training never had; `free` itself is unchanged, byte for byte.
+_BUSY_WORDS = (
+    "i", "you", "we", "they", "he", "she", "it", "is", "are", "was", "be", "have", "has", "do", "does", "can", "could",
+    "would", "should", "will", "may", "might", "must", "let", "me", "us", "them", "our", "their", "his", "her", "its",
+    "in", "on", "at", "for", "of", "about", "over", "under", "into", "out", "up", "down", "off", "near", "far",
+    "if", "when", "while", "because", "though", "but", "yet", "also", "still", "even", "only", "very", "much",
+    "many", "more", "most", "some", "any", "every", "each", "all", "both", "few", "no", "not", "yes", "thanks",
+    "thank", "sorry", "hello", "hi", "hey", "dear", "morning", "evening", "night", "tomorrow", "yesterday", "soon",
+    "later", "late", "early", "always", "never", "sometimes", "maybe", "perhaps", "sure", "certainly", "honestly",
+    "wondering", "asking", "wants", "wanted", "needs", "trying", "told", "said", "says", "think", "thought",
+    "remember", "forgot", "find", "found", "tell", "give", "show", "write", "read", "answer", "question", "problem",
+    "homework", "lesson", "teacher's", "mom", "dad", "sister", "brother", "cousin", "boss", "colleague", "team",
+    "office", "kitchen", "garden", "train", "bus", "car", "phone", "computer", "calculator", "pencil", "notebook",
+    "coffee", "lunch", "dinner", "weekend", "holiday", "project", "report", "meeting", "party", "game", "store",
+    "price", "money", "time", "hour", "minute", "people", "kid", "kids", "student", "students", "help", "helps",
+    "comes", "goes", "gets", "makes", "gives", "result", "outcome", "figure", "total", "amount", "hope", "advance",
+    "great", "bad", "big", "small", "new", "old", "long", "short", "easy", "hard", "correct", "wrong", "careful",
+)
+
+
+def _busy(rng: random.Random) -> str:
+    return " ".join(rng.choices(_NOISE_BUSY, k=rng.randint(1, 12)))
+
+
+def _surround(rng: random.Random, busy: bool) -> tuple[str, str]:
+    """Text before and after a training question: a lead-in, a tail, and sometimes noise words."""
     before, after = rng.choice(_T_BEFORE), rng.choice(_T_AFTER)
+    if busy:
+        if rng.random() < 0.6:
+            before = _busy(rng).capitalize() + rng.choice((". ", ": ", ", ", " ", "! ", "? ")) + before
+        if rng.random() < 0.6:
+            after += rng.choice((" ", ". ", " -- ", ", ", "? ", "! ")) + _busy(rng) + rng.choice((".", "!", "?", ""))
+        return before, after
     if rng.random() < 0.25:
         before = " ".join(rng.choices(_NOISE, k=rng.randint(1, 6))).capitalize() + rng.choice((". ", ": ", ", ", " "))
     if rng.random() < 0.15:
         after = rng.choice((" ", ". ", " -- ")) + " ".join(rng.choices(_NOISE, k=rng.randint(1, 6))) + rng.choice(".!?")
+    return before, after
+
+
+def _free(a: int, b: int, rng: random.Random, core=_product, busy: bool = False) -> str:
+    """The training grammar around ``core(na, nb, rng)``: a product question, or a refusal's twin (below)."""
+    sep = rng.choice(",,,, \u202f") if rng.random() < 0.3 else None
+    na, nb = (group(a, sep), group(b, sep)) if sep else (str(a), str(b))
+    text = core(na, nb, rng)
+    before, after = _surround(rng, busy)
     return _case(before + text + after, rng)
 
 
@@ -108,20 +152,23 @@ def _unseen(kind: str, a: int, b: int, rng: random.Random) -> str:
     return rng.choice(_U_FRAMES[kind]).format(a=na, b=nb)
 
 
+TRAIN_WORDINGS = ("free", "free:busy")
+
+
 def wording_ids() -> list[str]:
-    return ["free"] + [f"unseen:{k}" for k in UNSEEN_KINDS]
+    return [*TRAIN_WORDINGS] + [f"unseen:{k}" for k in UNSEEN_KINDS]
 
 
 def is_wording(phrasing: str) -> bool:
-    return phrasing == "free" or phrasing.startswith("unseen:")
+    return phrasing in TRAIN_WORDINGS or phrasing.startswith("unseen:")
 
 
 def render_wording(phrasing: str, a: int, b: int, seed: int = 0) -> str:
-    """The question for ``a * b`` in ``phrasing`` ("free" or "unseen:KIND"); the same arguments give the same
-    text (the draw is keyed by them, so a file is reproducible byte for byte)."""
+    """The question for ``a * b`` in ``phrasing`` ("free", "free:busy" or "unseen:KIND"); the same arguments give
+    the same text (the draw is keyed by them, so a file is reproducible byte for byte)."""
     rng = random.Random(f"wording:{phrasing}:{a}:{b}:{seed}")
-    if phrasing == "free":
-        return _free(a, b, rng)
+    if phrasing in TRAIN_WORDINGS:
+        return _free(a, b, rng, busy=phrasing == "free:busy")
     return _unseen(phrasing.removeprefix("unseen:"), a, b, rng)
 
 
@@ -204,26 +251,37 @@ def _twin(kind: str):
 
 def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 4, twins: float = 0.0,
                      min_digits: int = 1) -> str:
-    """A question of ``kind`` that a multiplication specialist must refuse; ``grammar`` is "train" or "unseen".
-    Its numbers are ``min_digits`` to ``digits`` digits long. In the training grammar a share ``twins`` of the
-    ``TWIN_KINDS`` questions are twins (above); ``no_cue`` is only ever a twin."""
+    """A question of ``kind`` that a multiplication specialist must refuse; ``grammar`` is "train", "train:busy"
+    (the training grammar with `free:busy`'s text around it) or "unseen". Its numbers are ``min_digits`` to
+    ``digits`` digits long. In the training grammar a share ``twins`` of the ``TWIN_KINDS`` questions are twins
+    (above); ``no_cue`` is only ever a twin."""
+    busy = grammar == "train:busy"
+    if busy:
+        grammar = "train"
 
     def num() -> int:
         d = rng.randint(min_digits, digits)
         return rng.randint(10 ** (d - 1) if d > 1 else 1, 10**d - 1)
 
     if grammar == "train" and kind in TWIN_KINDS and (kind == "no_cue" or (twins and rng.random() < twins)):
-        return _free(num(), num(), rng, _twin(kind))
+        return _free(num(), num(), rng, _twin(kind), busy)
     frames = _R[kind][0 if grammar == "train" else 1]
 
     x = f"{num()}.{rng.randint(1, 99)}"
     y = rng.choice("-−") + str(num())
     w = rng.choice(_WORDS)
     text = rng.choice(frames).format(a=num(), b=num(), c=num(), x=x, y=y, w=w)
+    if grammar == "train" and busy:
+        before, after = _surround(rng, True)
+        return _case(before + text + after, rng, 0.2)
     if grammar == "train":
         return _case(rng.choice(_T_BEFORE) + text + rng.choice(_T_AFTER), rng, 0.2)
     return text
 
+
+_HELD_OUT_WORDS = frozenset(w for frames in (*_U_FRAMES.values(), *(held for _, held in _R.values()))
+                             for f in frames for w in re.findall(r"[a-z']+", f.lower()))
+_NOISE_BUSY = _NOISE + tuple(w for w in _BUSY_WORDS if w not in _HELD_OUT_WORDS)
 
 _WORDS = ("cat", "dog", "France", "Peru", "spider", "horse", "Japan", "robot", "teacher", "river", "friend", "bird")
 
@@ -241,5 +299,5 @@ def product_of_two(question: str) -> tuple[int, int] | None:
     return (nums[0], nums[1]) if len(nums) == 2 else None
 
 
-__all__ = ["REFUSAL_KINDS", "TWIN_KINDS", "UNSEEN_KINDS", "group", "is_wording", "product_of_two", "refusal_question",
+__all__ = ["REFUSAL_KINDS", "TRAIN_WORDINGS", "TWIN_KINDS", "UNSEEN_KINDS", "group", "is_wording", "product_of_two", "refusal_question",
            "render_wording", "wording_ids"]
