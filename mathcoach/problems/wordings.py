@@ -10,8 +10,9 @@ saw (benchmarks/RESULTS.md, 2026-11-23). ``free`` composes frames, multiplicatio
 product, x, ×, ·, *), thousands separators, case and text around the question; the held-out grammar
 (``UNSEEN_KINDS``) shares none of its frames and none of its surrounding text, so a score on it says whether the
 model finds the two operands wherever they stand. ``free:busy`` is the training grammar with noise text around
-most questions (and, in a data file, around its refusals too). The rule a specialist follows (``product_of_two``): answer
-when the question asks for a product and holds exactly two whole numbers; refuse everything else.
+most questions (and, in a data file, around its refusals too). The rule a specialist follows
+(``product_of_two``): answer when the question asks for a product and holds exactly two whole numbers; refuse
+everything else.
 """
 
 from __future__ import annotations
@@ -84,19 +85,20 @@ def _product(na: str, nb: str, rng: random.Random) -> str:
 
 
 # `free:busy`: the same grammar with text around the question far more often, longer, and from a larger vocabulary
-# (still no operation's word). Why: with the frame's line of words (`--frame-words`), the twelfth mathcoach-mul
-# attempt refused 23 of 63 held-out 1-4-digit products, every one with "times" or "multiplied by" next to its
-# numbers, when the words around them were unfamiliar ("Need 64 times 68, thanks."; benchmarks/RESULTS.md
-# 2026-12-06): in `free` a long tail is rare in a product and usual in a word problem, so the tail told them apart.
+# (still no operation's word: not "more" or "over", which the twins use). Why: with the frame's line of words
+# (`--frame-words`), the twelfth mathcoach-mul attempt refused 23 of 63 held-out 1-4-digit products, every one
+# with "times" or "multiplied by" next to its numbers, when the words around them were unfamiliar ("Need 64 times
+# 68, thanks."; benchmarks/RESULTS.md 2026-12-06): in `free` a long tail is rare in a product and usual in a word
+# problem, so the tail told them apart.
 # Text around the numbers then has to be the norm in products and refusals alike, and say nothing. The words are
 # generic, and any word of the held-out grammar's frames is dropped from them (``_NOISE_BUSY``, below its
 # frames), so that set still measures text training never had; `free` itself is unchanged, byte for byte.
 _BUSY_WORDS = (
     "i", "you", "we", "they", "he", "she", "it", "is", "are", "was", "be", "have", "has", "do", "does", "can", "could",
     "would", "should", "will", "may", "might", "must", "let", "me", "us", "them", "our", "their", "his", "her", "its",
-    "in", "on", "at", "for", "of", "about", "over", "under", "into", "out", "up", "down", "off", "near", "far",
+    "in", "on", "at", "for", "of", "about", "under", "into", "out", "up", "down", "off", "near", "far",
     "if", "when", "while", "because", "though", "but", "yet", "also", "still", "even", "only", "very", "much",
-    "many", "more", "most", "some", "any", "every", "each", "all", "both", "few", "no", "not", "yes", "thanks",
+    "many", "most", "some", "any", "every", "each", "all", "both", "few", "no", "not", "yes", "thanks",
     "thank", "sorry", "hello", "hi", "hey", "dear", "morning", "evening", "night", "tomorrow", "yesterday", "soon",
     "later", "late", "early", "always", "never", "sometimes", "maybe", "perhaps", "sure", "certainly", "honestly",
     "wondering", "asking", "wants", "wanted", "needs", "trying", "told", "said", "says", "think", "thought",
@@ -299,5 +301,5 @@ def product_of_two(question: str) -> tuple[int, int] | None:
     return (nums[0], nums[1]) if len(nums) == 2 else None
 
 
-__all__ = ["REFUSAL_KINDS", "TRAIN_WORDINGS", "TWIN_KINDS", "UNSEEN_KINDS", "group", "is_wording", "product_of_two", "refusal_question",
-           "render_wording", "wording_ids"]
+__all__ = ["REFUSAL_KINDS", "TRAIN_WORDINGS", "TWIN_KINDS", "UNSEEN_KINDS", "group", "is_wording", "product_of_two",
+           "refusal_question", "render_wording", "wording_ids"]
