@@ -93,6 +93,8 @@ def _product(na: str, nb: str, rng: random.Random) -> str:
 # Text around the numbers then has to be the norm in products and refusals alike, and say nothing. The words are
 # generic, and any word of the held-out grammar's frames is dropped from them (``_NOISE_BUSY``, below its
 # frames), so that set still measures text training never had; `free` itself is unchanged, byte for byte.
+# Measured (the thirteenth attempt, at 680 steps where the twelfth ran 940; RESULTS.md 2026-12-06): those false
+# refusals went (23 -> 1 of 63), and so did every refusal that only a word shows (78 -> 4 of 104).
 _BUSY_WORDS = (
     "i", "you", "we", "they", "he", "she", "it", "is", "are", "was", "be", "have", "has", "do", "does", "can", "could",
     "would", "should", "will", "may", "might", "must", "let", "me", "us", "them", "our", "their", "his", "her", "its",
