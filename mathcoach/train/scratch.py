@@ -86,7 +86,9 @@ def _digit_template(emit: str, frame: int = 0, words: int = 0) -> str:
 # wording-only refusals to 13 of 89 (RESULTS.md 2026-12-06, tenth attempt): the model decides from what the
 # template puts at a fixed place, not from a word somewhere in a question of any length. Off, a frame is unchanged.
 # As 120 steps from that model: held-out wording-only refusals 16 -> 27 of 104 (p = 0.001); from the first step
-# (twelfth attempt): 0 -> 78 of 104, but products in unfamiliar wordings then refused too (RESULTS.md 2026-12-06).
+# (twelfth attempt, W = 16): 0 -> 78 of 104, but products in unfamiliar wordings then refused too (RESULTS.md
+# 2026-12-06); at W = 8 and 1,300 steps (fourteenth attempt) 82 of 104, and 11 of 127 such products refused where
+# 38 were (RESULTS.md 2026-12-07).
 def _frame_macro(is_sep: str, width: int, words: int = 0) -> str:
     pad = "'" + "~" * words + "'"
     window = (
