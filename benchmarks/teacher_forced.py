@@ -1,8 +1,11 @@
 """What a model predicts for each token of a gold trace when it is fed the gold prefix (teacher forcing).
 
-Usage: python benchmarks/teacher_forced.py MODEL_DIR ROWS.jsonl [--n 8] [--chars 40] [--seed 0]
+Usage: python benchmarks/teacher_forced.py MODEL_DIR ROWS.jsonl [--n 8] [--chars 40] [--seed 0] [--gathers]
 Prints, for N random multiplication rows, the question, the first CHARS characters of the gold answer and the
-model's argmax prediction under each of them. A field right here and wrong in generation (fused_fields.py) is read
+model's argmax prediction under each of them. With --gathers (`gathered8`, `rest8`), every row instead, and for each
+gather line (`β=` ... `ι=`) how often its gathered digit is predicted right on the gold prefix: the fourteenth
+mathcoach-mul attempt's `η=` read was 42 of 300 on 8x8 this way, as in generation (benchmarks/RESULTS.md, 2026-12-07).
+A field right here and wrong in generation (fused_fields.py) is read
 from the model's own earlier mistake; a field wrong here is not learned. The third mathcoach-mul attempt was read
 this way: its operand line wrong, every lookup after it right (benchmarks/RESULTS.md, 2026-12-02).
 """
@@ -25,6 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--chars", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gathers", action="store_true", help="score each gather line's digit over every row")
     ns = ap.parse_args(argv)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -34,6 +38,8 @@ def main(argv=None) -> int:
     tok = AutoTokenizer.from_pretrained(ns.model)
     model = AutoModelForCausalLM.from_pretrained(ns.model).eval()
     rows = [r for r in map(json.loads, Path(ns.rows).read_text().splitlines()) if r.get("meta", {}).get("op") == "mul"]
+    if ns.gathers:
+        return gathers(tok, model, rows)
     for row in random.Random(ns.seed).sample(rows, min(ns.n, len(rows))):
         prompt = tok(render_prompt(tok, [row["messages"][0]]), add_special_tokens=False)["input_ids"]
         gold = tok(row["messages"][1]["content"][: ns.chars], add_special_tokens=False)["input_ids"]
@@ -43,6 +49,32 @@ def main(argv=None) -> int:
         print(repr(row["messages"][0]["content"]))
         print("  gold", repr(tok.decode(gold)))
         print("  pred", repr("".join(tok.convert_ids_to_tokens(pred))))
+    return 0
+
+
+def gathers(tok, model, rows) -> int:
+    import torch
+
+    from mathcoach.models.hf import render_prompt
+
+    right, seen = {}, {}
+    for row in rows:
+        text = row["messages"][1]["content"]
+        prompt = tok(render_prompt(tok, [row["messages"][0]]), add_special_tokens=False)["input_ids"]
+        gold = tok(text, add_special_tokens=False)["input_ids"]
+        if len(gold) != len(text):  # the trace is one token a character; a row that is not cannot be indexed
+            continue
+        with torch.no_grad():
+            pred = model(torch.tensor([prompt + gold])).logits[0, len(prompt) - 1: -1].argmax(-1).tolist()
+        for mark in "βγδεζηθι":
+            at = text.find("\n" + mark + "=")
+            if at < 0:
+                continue
+            i = at + 3  # the gathered digit, right after "\nη="
+            seen[mark] = seen.get(mark, 0) + 1
+            right[mark] = right.get(mark, 0) + (tok.convert_ids_to_tokens([pred[i]])[0] == text[i])
+    for mark in seen:
+        print(f"{mark}=  {right[mark]}/{seen[mark]}  {100 * right[mark] / seen[mark]:.1f}%")
     return 0
 
 
