@@ -14,31 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections import Counter
 from pathlib import Path
 
-from mathcoach.eval.score import wilson
-
-
-def mcnemar_exact(b: int, c: int) -> float:
-    """Two-sided exact McNemar p from the discordant pairs (b right only before, c right only after)."""
-    n, k = b + c, min(b, c)
-    if n == 0:
-        return 1.0
-    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
-
-
-def fisher_exact(a: int, n: int, b: int, m: int) -> float:
-    """Two-sided Fisher exact p for a/n right against b/m right (unpaired): the tables as likely or less."""
-    right, total = a + b, n + m
-
-    def prob(x: int) -> float:
-        return math.comb(n, x) * math.comb(m, right - x) / math.comb(total, right)
-
-    seen = prob(a)
-    return min(1.0, sum(q for x in range(max(0, right - m), min(n, right) + 1) if (q := prob(x)) <= seen * (1 + 1e-9)))
+from mathcoach.eval.metrics import fisher_exact, mcnemar, wilson
 
 
 def gather(eval_dir: Path) -> dict:
@@ -86,7 +66,7 @@ def compare(now: dict, before: dict) -> dict:
         c = sum(now["items"][i] and not before["items"][i] for i in ids)
         return {"paired": True, "n": len(ids), "before": sum(before["items"][i] for i in ids),
                 "now": sum(now["items"][i] for i in ids), "right_only_before": b, "right_only_now": c,
-                "mcnemar_p": mcnemar_exact(b, c)}
+                "mcnemar_p": mcnemar(b, c)}
     return {"paired": False, "before": [before["correct"], before["scored"]], "now": [now["correct"], now["scored"]],
             "fisher_p": fisher_exact(before["correct"], before["scored"], now["correct"], now["scored"])}
 
@@ -114,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         match = next((v for v in before.values() if v.get("data_sha256") == now["data_sha256"]), None)
         if match:
             out["comparison"][name] = compare(now, match)
-        _, lo, hi = wilson(now["correct"], now["scored"])
+        lo, hi = now["wilson"]
         cmp = out["comparison"].get(name, {})
         line = f"{name:24s} {now['correct']:4d}/{now['scored']:<4d} {100 * now['correct'] / now['scored']:5.1f}% " \
                f"({100 * lo:.1f}-{100 * hi:.1f}%), products refused {now['products_refused']}"

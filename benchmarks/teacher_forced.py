@@ -5,8 +5,8 @@ Prints, for N random multiplication rows, the question, the first CHARS characte
 model's argmax prediction under each of them. With --gathers (`gathered8`, `rest8`), every row instead, and for each
 gather line (`β=` ... `ι=`) how often its gathered digit is predicted right on the gold prefix: the fourteenth
 mathcoach-mul attempt's `η=` read was 42 of 300 on 8x8 this way, as in generation (benchmarks/RESULTS.md, 2026-12-07).
-A field right here and wrong in generation (fused_fields.py) is read
-from the model's own earlier mistake; a field wrong here is not learned. The third mathcoach-mul attempt was read
+A field right here and wrong in generation (fused_fields.py) is read from the model's own earlier mistake; a field
+wrong here is not learned. The third mathcoach-mul attempt was read
 this way: its operand line wrong, every lookup after it right (benchmarks/RESULTS.md, 2026-12-02).
 """
 
@@ -30,10 +30,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--gathers", action="store_true", help="score each gather line's digit over every row")
     ns = ap.parse_args(argv)
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from mathcoach.models.hf import render_prompt
 
     tok = AutoTokenizer.from_pretrained(ns.model)
     model = AutoModelForCausalLM.from_pretrained(ns.model).eval()
@@ -41,31 +38,33 @@ def main(argv=None) -> int:
     if ns.gathers:
         return gathers(tok, model, rows)
     for row in random.Random(ns.seed).sample(rows, min(ns.n, len(rows))):
-        prompt = tok(render_prompt(tok, [row["messages"][0]]), add_special_tokens=False)["input_ids"]
-        gold = tok(row["messages"][1]["content"][: ns.chars], add_special_tokens=False)["input_ids"]
-        with torch.no_grad():
-            logits = model(torch.tensor([prompt + gold])).logits[0]
-        pred = logits[len(prompt) - 1: len(prompt) + len(gold) - 1].argmax(-1).tolist()
+        gold, pred = predict(tok, model, row, row["messages"][1]["content"][: ns.chars])
         print(repr(row["messages"][0]["content"]))
         print("  gold", repr(tok.decode(gold)))
         print("  pred", repr("".join(tok.convert_ids_to_tokens(pred))))
     return 0
 
 
-def gathers(tok, model, rows) -> int:
+def predict(tok, model, row: dict, text: str) -> tuple[list[int], list[int]]:
+    """The gold ``text``'s token ids after the row's question, and the model's argmax for each under its gold prefix."""
     import torch
 
     from mathcoach.models.hf import render_prompt
 
+    prompt = tok(render_prompt(tok, [row["messages"][0]]), add_special_tokens=False)["input_ids"]
+    gold = tok(text, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = model(torch.tensor([prompt + gold])).logits[0]
+    return gold, logits[len(prompt) - 1: len(prompt) + len(gold) - 1].argmax(-1).tolist()
+
+
+def gathers(tok, model, rows) -> int:
     right, seen = {}, {}
     for row in rows:
         text = row["messages"][1]["content"]
-        prompt = tok(render_prompt(tok, [row["messages"][0]]), add_special_tokens=False)["input_ids"]
-        gold = tok(text, add_special_tokens=False)["input_ids"]
+        gold, pred = predict(tok, model, row, text)
         if len(gold) != len(text):  # the trace is one token a character; a row that is not cannot be indexed
             continue
-        with torch.no_grad():
-            pred = model(torch.tensor([prompt + gold])).logits[0, len(prompt) - 1: -1].argmax(-1).tolist()
         for mark in "βγδεζηθι":
             at = text.find("\n" + mark + "=")
             if at < 0:
@@ -76,7 +75,6 @@ def gathers(tok, model, rows) -> int:
     for mark in seen:
         print(f"{mark}=  {right[mark]}/{seen[mark]}  {100 * right[mark] / seen[mark]:.1f}%")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,7 +2,7 @@
 
 import math
 
-from mathcoach.eval.metrics import digit_match, majority, mcnemar, pass_at_k, wilson
+from mathcoach.eval.metrics import digit_match, fisher_exact, majority, mcnemar, pass_at_k, wilson
 
 
 def test_wilson_matches_the_textbook_values():
@@ -36,3 +36,11 @@ def test_digit_match():
     assert digit_match("3034", "3034") == 1.0
     assert digit_match("3044", "3034") == 0.75
     assert digit_match(None, "3034") == 0.0 and digit_match("99999999", "1") == 0.0
+
+
+def test_fisher_exact_two_sided():
+    # 3/4 against 1/4: the tables as likely or less are x = 0, 1, 3, 4 of hypergeometric(8, 4, 4): (1+16+16+1)/70
+    assert abs(fisher_exact(3, 4, 1, 4) - 34 / 70) < 1e-12
+    assert abs(fisher_exact(2, 4, 2, 4) - 1.0) < 1e-12  # every table as likely or less
+    assert fisher_exact(10, 10, 0, 10) < 1e-4  # 2 / C(20, 10)
+    assert abs(fisher_exact(1, 4, 3, 4) - fisher_exact(3, 4, 1, 4)) < 1e-12  # symmetric in the two samples

@@ -61,3 +61,15 @@ def mcnemar(b: int, c: int) -> float:
     k = min(b, c)
     tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
     return min(1.0, 2 * tail)
+
+
+def fisher_exact(a: int, n: int, b: int, m: int) -> float:
+    """Two-sided Fisher exact p for a of n right against b of m right, two unpaired samples: the sum over the tables
+    with the same margins that are as likely as the one seen, or less. McNemar is for the same items twice."""
+    right, total = a + b, n + m
+
+    def prob(x: int) -> float:
+        return math.comb(n, x) * math.comb(m, right - x) / math.comb(total, right)
+
+    seen = prob(a)
+    return min(1.0, sum(q for x in range(max(0, right - m), min(n, right) + 1) if (q := prob(x)) <= seen * (1 + 1e-9)))
