@@ -1,10 +1,17 @@
 """What a model predicts for each token of a gold trace when it is fed the gold prefix (teacher forcing).
 
 Usage: python benchmarks/teacher_forced.py MODEL_DIR ROWS.jsonl [--n 8] [--chars 40] [--seed 0] [--gathers]
+       [--sources MARKS]
 Prints, for N random multiplication rows, the question, the first CHARS characters of the gold answer and the
 model's argmax prediction under each of them. With --gathers (`gathered8`, `rest8`), every row instead, and for each
 gather line (`β=` ... `ι=`) how often its gathered digit is predicted right on the gold prefix: the fourteenth
 mathcoach-mul attempt's `η=` read was 42 of 300 on 8x8 this way, as in generation (benchmarks/RESULTS.md, 2026-12-07).
+With --sources MARKS (e.g. `ηθ`), per cell, which digit each of those gather lines copies: the gold prefix is fed
+with the read's own source changed (the last long line's group of that mark, its sum ones digit plus 3) and, apart,
+with the sum digit above it changed (the next group's on the long line before, equal to the source wherever the last
+line's digit d is 0); a read that follows the first is the trace's read, one that follows the second a shortcut.
+The fourteenth attempt's `η=` followed the second in every cell where the two agree, and was at chance where they
+do not (7x8, 8x8), while its `θ=` followed the first everywhere (RESULTS.md 2026-12-07, fifteenth attempt).
 A field right here and wrong in generation (fused_fields.py) is read from the model's own earlier mistake; a field
 wrong here is not learned. The third mathcoach-mul attempt was read
 this way: its operand line wrong, every lookup after it right (benchmarks/RESULTS.md, 2026-12-02).
@@ -29,6 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("--chars", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--gathers", action="store_true", help="score each gather line's digit over every row")
+    ap.add_argument("--sources", help="gather marks whose read to probe by changing its source digits, e.g. ηθ")
     ns = ap.parse_args(argv)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -37,6 +45,8 @@ def main(argv=None) -> int:
     rows = [r for r in map(json.loads, Path(ns.rows).read_text().splitlines()) if r.get("meta", {}).get("op") == "mul"]
     if ns.gathers:
         return gathers(tok, model, rows)
+    if ns.sources:
+        return sources(tok, model, rows, ns.sources)
     for row in random.Random(ns.seed).sample(rows, min(ns.n, len(rows))):
         gold, pred = predict(tok, model, row, row["messages"][1]["content"][: ns.chars])
         print(repr(row["messages"][0]["content"]))
@@ -75,6 +85,45 @@ def gathers(tok, model, rows) -> int:
     for mark in seen:
         print(f"{mark}=  {right[mark]}/{seen[mark]}  {100 * right[mark] / seen[mark]:.1f}%")
     return 0
+
+
+def _group_ones(text: str, line: int, mark: str) -> int:
+    """Index in ``text`` of the sum ones digit of group ``mark`` on long line ``line`` (a group is the mark and 6
+    digits: a, d, a * d, t; the line opens with its label and "=", so the search starts past them)."""
+    lines = text.split("\n")
+    return sum(len(x) + 1 for x in lines[:line]) + lines[line].index(mark, 10) + 6
+
+
+def sources(tok, model, rows, marks: str) -> int:
+    from mathcoach.problems.traces.marked import GREEK_LOWER
+
+    counts: dict[tuple, dict[str, int]] = {}
+    for row in rows:
+        meta, text = row["meta"], row["messages"][1]["content"]
+        cell = f"{meta['digits_a']}x{meta['digits_b']}"
+        for mark in marks:
+            at = text.find("\n" + mark + "=") + 3
+            if at < 3:
+                continue
+            own = _group_ones(text, 7, mark)
+            above = _group_ones(text, 6, GREEK_LOWER[GREEK_LOWER.index(mark) + 1]) if mark != "ι" else None
+            for kind, pos in (("gold", None), ("own changed", own), ("above changed", above)):
+                if kind != "gold" and pos is None:
+                    continue
+                fed = text if pos is None else text[:pos] + str((int(text[pos]) + 3) % 10) + text[pos + 1:]
+                _, pred = predict(tok, model, row, fed)
+                got = tok.convert_ids_to_tokens([pred[at]])[0]
+                c = counts.setdefault((cell, mark, kind), {"n": 0, "gold": 0, "own": 0, "above": 0})
+                c["n"] += 1
+                c["gold"] += got == text[at]
+                c["own"] += got == fed[own]
+                c["above"] += above is not None and got == fed[above]
+    print("| cell | gather | fed | n | = gold digit | = its own source | = sum digit above |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for (cell, mark, kind), c in sorted(counts.items()):
+        print(f"| {cell} | {mark}= | {kind} | {c['n']} | {c['gold']} | {c['own']} | {c['above']} |")
+    return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
