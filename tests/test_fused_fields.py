@@ -148,3 +148,17 @@ def test_rest8_labels_are_judged_as_copies_of_the_frame_and_of_the_label_above()
     c = fused_fields.fields([_row(a, b, "\n".join(lines))])
     assert c["label, rest of b copied", "n"] - c["label, rest of b copied", "ok"] == 1
     assert c["label", "n"] - c["label", "ok"] == 1
+
+
+def test_rest8u_gathers_are_judged_against_the_last_long_lines_own_marks():
+    """`rest8u`'s gather lines name the last long line's own marks: a right trace is right in every gather field,
+    and a gather line that names a Greek mark instead counts as a wrong mark."""
+    a, b = 28540842, 86200820
+    text = render(_problem(a, b), "rest8u")
+    c = fused_fields.fields([_row(a, b, text)])
+    for name in ("gather, mark", "gather, digit", "gather, field"):
+        assert c[name, "ok"] == c[name, "n"] == 8
+    lines = text.splitlines()
+    lines[8] = "β" + lines[8][1:]
+    c = fused_fields.fields([_row(a, b, "\n".join(lines))])
+    assert c["gather, mark", "n"] - c["gather, mark", "ok"] == 1 and c["gather, digit", "ok"] == 8

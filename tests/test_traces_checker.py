@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from mathcoach.problems.checker import ERROR_TYPES, check, classify
 from mathcoach.problems.problem import Problem
 from mathcoach.problems.traces import FORMATS, GREEK_LOWER, LINE_LABELS, render, render_steps, steps_for, unit_of
+from mathcoach.problems.traces.marked import LAST_LINE_MARKS
 
 
 def _num(digits: int):
@@ -382,3 +383,24 @@ def test_rest8_is_gathered8_with_each_long_line_labelled_by_the_rest_of_the_seco
     assert [ln[0] + ln[1 + frame:] for ln in lines[:frame]] == [ln[0] + ln[2:] for ln in plain[:frame]]
     assert lines[frame:] == plain[frame:]
     assert check(p, "rest8", text).correct
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_rest8u_marks_the_last_long_line_and_its_gathers_with_letters_found_nowhere_else(p):
+    """`rest8u` is `rest8` with the last long line's group marks, and the gather lines' marks, taken from
+    LAST_LINE_MARKS: each gathered group's mark occurs twice in the row (the group, its gather line), so a read by
+    mark has one place to land; the step checker judges it as rest8's and names a wrong read as the first error."""
+    text, frame = render(p, "rest8u"), max(8, len(str(p.a)), len(str(p.b)))
+    lines, plain = text.splitlines(), render(p, "rest8").splitlines()
+    own = str.maketrans(GREEK_LOWER[: frame + 1], LAST_LINE_MARKS[: frame + 1])
+    assert lines[: frame - 1] == plain[: frame - 1] and lines[2 * frame:] == plain[2 * frame:]
+    assert lines[frame - 1: 2 * frame] == [x.translate(own) for x in plain[frame - 1: 2 * frame]]
+    assert lines[frame - 1] != plain[frame - 1]
+    assert text.count(LAST_LINE_MARKS[0]) == 1
+    assert all(text.count(m) == 2 for m in LAST_LINE_MARKS[1: frame + 1])
+    assert check(p, "rest8u", text).correct
+    first = lines[frame]  # the first gather: its digit is group 1's sum ones on the last long line
+    lines[frame] = first[:2] + str((int(first[2]) + 1) % 10) + first[3:]
+    res = check(p, "rest8u", "\n".join(lines))
+    assert (res.step, res.error) == (frame, "copy"), res

@@ -1,6 +1,6 @@
 """Multiplication traces for from-scratch models whose chat template marks the question's digits by place:
-places (``--digit-marks``), fused (``--digit-marks``), staged, carryout, carryout8, copy8, trimmed8, gathered8 and rest8
-(``--place-tokens``).
+places (``--digit-marks``), fused (``--digit-marks``), staged, carryout, carryout8, copy8, trimmed8, gathered8, rest8 and
+rest8u (``--place-tokens``).
 
 Example: ``render(Problem.make("mul", 16, 88, ...), "carryout")`` (traces/__init__.py renders any of them)
 """
@@ -18,6 +18,9 @@ GREEK_LOWER = "αβγδεζηθικλμνξοπρστυφχψω"
 GREEK_UPPER = "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ"
 LATIN = "abcdefghijklmnopqrstuvwxyz"
 LINE_LABELS = GREEK_UPPER + "БГДЖЗИЛПФЦЧШЩЭЮЯ"  # a 16x16 product has 32 places; Greek has 24 capitals
+# `rest8u`: the last long line's group marks, which appear nowhere else in a row (no Greek, Latin or place token, and
+# no Cyrillic letter that looks like a Latin one), so a gather line's mark finds its group by content alone
+LAST_LINE_MARKS = "бгджзилпфцчшщэюяйъыьёђћљ"  # as many as GREEK_LOWER
 
 
 def _marked(n: int, width: int, role: str) -> tuple[str, list[tuple[int, str]]]:
@@ -67,11 +70,13 @@ def mul_places(p: Problem) -> list[Step]:
 
 
 def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False, least: int = ALIGNED_FRAME,
-                        short: bool = False, upper: bool = True, b_rest: bool = False) -> list[Step]:
+                        short: bool = False, upper: bool = True, b_rest: bool = False,
+                        last_marks: str = GREEK_LOWER) -> list[Step]:
     """The lines of `fused`; ``product`` writes a * d before each t (`staged`), ``top`` adds a group past the frame
     (`carryout`); ``least`` widens the frame, ``short`` writes the lines past it as one sum digit per group
     (`carryout8`), ``upper=False`` leaves them out (`trimmed8`), ``b_rest`` labels line k with the second number's
-    rest b // 10^k over the frame instead of its digit d alone (`rest8`: d is that label's last digit)."""
+    rest b // 10^k over the frame instead of its digit d alone (`rest8`: d is that label's last digit),
+    ``last_marks`` marks the groups of the frame's last line (`rest8u`)."""
     frame = frame_width(p, least)
     a_digits = [p.a // 10**i % 10 for i in range(frame)] + [0] * top
     n = len(a_digits)
@@ -95,7 +100,8 @@ def _multiply_add_lines(p: Problem, product: bool = False, top: bool = False, le
             label = [(Digits(str(p.b // 10**k).zfill(frame)), COPY)]
         else:
             label = [(d, COPY)]
-        template = head + "".join(GREEK_LOWER[i] + "{}" for i in range(n)) + " {}"
+        marks = last_marks if k == frame - 1 else GREEK_LOWER
+        template = head + "".join(marks[i] + "{}" for i in range(n)) + " {}"
         steps.append(step(template + "_" * (2 * frame - len(done)), *label, *groups, (Digits(done), COPY)))
     return steps
 
@@ -226,10 +232,10 @@ def mul_gathered8(p: Problem) -> list[Step]:
     return _gathered(p, mul_trimmed8(p))
 
 
-def _gathered(p: Problem, long_lines: list[Step]) -> list[Step]:
+def _gathered(p: Problem, long_lines: list[Step], marks: str = GREEK_LOWER) -> list[Step]:
     frame = frame_width(p, 8)
     product = str(p.a * p.b).zfill(2 * frame)  # after the last long line, group i's sum ones is place frame + i - 1
-    return long_lines + [step(GREEK_LOWER[i] + "={}" + "_" * (frame - i), (Digits(product[frame - i:]), COPY))
+    return long_lines + [step(marks[i] + "={}" + "_" * (frame - i), (Digits(product[frame - i:]), COPY))
                          for i in range(1, frame + 1)]
 
 
@@ -253,6 +259,32 @@ def mul_rest8(p: Problem) -> list[Step]:
     more than `gathered8`. Measured in the seventh attempt: every label right from line 1 on, 45.8% validation in the
     hour; the adds whose ones overflow with a carry in are what is left (RESULTS.md 2026-12-06)."""
     return _gathered(p, _multiply_add_lines(p, product=True, top=True, least=8, upper=False, b_rest=True))
+
+
+def mul_rest8u(p: Problem) -> list[Step]:
+    """`rest8` with the last long line's groups, and the gather lines that read them, marked by letters found nowhere
+    else in a row (LAST_LINE_MARKS) instead of the Greek marks every long line shares. For 16 * 88:
+
+        Α00000088=α684848β180812γ080001δ080000ε080000ζ080000η080000θ080000ι080000 8_______________
+        ...                                                  (rest8's long lines 0-6)
+        Θ00000000=б600000г100001д000001ж000000з000000и000000л000000п000000ф000000 00001408________
+        г=000001408_______
+        д=0000001408______
+        ...
+        ф=0000000000001408
+        Answer:             1408
+
+    Why: a gather line's digit is group i's sum ones on the last long line. Wherever that line's digit d is 0 (every
+    second number shorter than the frame), the same digit is also the sum digit above it, group i + 1's on the line
+    before. The fourteenth attempt learned that second read for `η=`. Fed gold traces with one of the two digits
+    changed, its `η=` followed the line before's in every cell where they agree, and was at chance in 7x8 and 8x8,
+    where they differ (so those cells were 6.7% and 12.7%). Its `θ=` followed its own group everywhere. Adding 6,000
+    rows of those cells (the fifteenth attempt) moved more gather lines to the line before, not fewer: 72.9%
+    validation (RESULTS.md 2026-12-07). With marks of its own, the group a gather line names is the only token of
+    its kind in the row, so the read by mark cannot land on another line; the line before holds nothing with that
+    mark. Same tokens a row as `rest8`."""
+    return _gathered(p, _multiply_add_lines(p, product=True, top=True, least=8, upper=False, b_rest=True,
+                                            last_marks=LAST_LINE_MARKS), LAST_LINE_MARKS)
 
 
 def mul_copy8(p: Problem) -> list[Step]:
