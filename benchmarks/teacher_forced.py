@@ -101,6 +101,9 @@ def sources(tok, model, rows, marks: str) -> int:
     for row in rows:
         meta, text = row["meta"], row["messages"][1]["content"]
         cell = f"{meta['digits_a']}x{meta['digits_b']}"
+        gold, gold_pred = predict(tok, model, row, text)  # one forward for the gold feed, shared by every mark
+        if len(gold) != len(text):  # the trace is one token a character; a row that is not cannot be indexed
+            continue
         for mark in marks:
             at = text.find("\n" + mark + "=") + 3
             if at < 3:
@@ -111,7 +114,7 @@ def sources(tok, model, rows, marks: str) -> int:
                 if kind != "gold" and pos is None:
                     continue
                 fed = text if pos is None else text[:pos] + str((int(text[pos]) + 3) % 10) + text[pos + 1:]
-                _, pred = predict(tok, model, row, fed)
+                pred = gold_pred if pos is None else predict(tok, model, row, fed)[1]
                 got = tok.convert_ids_to_tokens([pred[at]])[0]
                 c = counts.setdefault((cell, mark, kind), {"n": 0, "gold": 0, "own": 0, "above": 0})
                 c["n"] += 1
