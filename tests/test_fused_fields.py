@@ -162,3 +162,20 @@ def test_rest8u_gathers_are_judged_against_the_last_long_lines_own_marks():
     lines[8] = "β" + lines[8][1:]
     c = fused_fields.fields([_row(a, b, "\n".join(lines))])
     assert c["gather, mark", "n"] - c["gather, mark", "ok"] == 1 and c["gather, digit", "ok"] == 8
+
+
+def test_rest9_reads_its_ninth_long_line_and_seven_gathers():
+    """`rest9`'s ninth long line (label 0...0, d = 0) is judged as any long line, and its 7 gather lines against
+    that line's groups: a right trace is right in every field, and a gathered digit one off counts once."""
+    a, b = 28540842, 86200820
+    text = render(_problem(a, b), "rest9")
+    c = fused_fields.fields([_row(a, b, text)])
+    assert c["label, rest of b copied", "ok"] == c["label, rest of b copied", "n"] == 9
+    assert c["t with d = 0", "n"] > 0 and c["t with d = 0", "ok"] == c["t with d = 0", "n"]
+    for name in ("gather, mark", "gather, digit", "gather, field"):
+        assert c[name, "ok"] == c[name, "n"] == 7
+    assert c["answer, read off the last line", "ok"] == 1
+    lines = text.splitlines()
+    lines[9] = lines[9][:2] + str((int(lines[9][2]) + 1) % 10) + lines[9][3:]
+    c = fused_fields.fields([_row(a, b, "\n".join(lines))])
+    assert c["gather, digit", "n"] - c["gather, digit", "ok"] == 1

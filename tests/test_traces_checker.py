@@ -387,6 +387,30 @@ def test_rest8_is_gathered8_with_each_long_line_labelled_by_the_rest_of_the_seco
 
 @given(problems(ops=("mul",)))
 @settings(max_examples=200)
+def test_rest9_gathers_from_a_line_whose_two_sources_always_agree(p):
+    """`rest9` is `rest8`'s long lines, one more with label 0...0 and d = 0, then gather lines that read its groups.
+    The point of the format: each gathered digit (group i's sum ones on the last long line) is also the sum digit
+    above that group (group i + 1's on the line before) in every row, so a read of either is right; the step checker
+    names a wrong read as the first error."""
+    text, frame = render(p, "rest9"), max(8, len(str(p.a)), len(str(p.b)))
+    lines, plain = text.splitlines(), render(p, "rest8").splitlines()
+    assert lines[:frame] == plain[:frame] and lines[-1] == plain[-1] and lines[-2][2:] == plain[-2][2:]
+    last = re.fullmatch(r"(.)(\d+)=((?:\D\d{6})+) (\d+)_*", lines[frame])
+    assert last and last.group(1) == LINE_LABELS[frame] and last.group(2) == "0" * frame
+    ones = [int(g[-1]) for g in re.findall(r"\D\d{6}", last.group(3))]
+    above = [int(g[-1]) for g in re.findall(r"\D\d{6}", lines[frame - 1].split("=", 1)[1].split(" ")[0])]
+    gathers = lines[frame + 1:-1]
+    assert len(gathers) == frame - 1
+    for i, line in enumerate(gathers, start=1):
+        assert line[:2] == GREEK_LOWER[i] + "=" and int(line[2]) == ones[i] == above[i + 1]
+    assert check(p, "rest9", text).correct
+    lines[frame + 1] = lines[frame + 1][:2] + str((int(lines[frame + 1][2]) + 1) % 10) + lines[frame + 1][3:]
+    res = check(p, "rest9", "\n".join(lines))
+    assert (res.step, res.error) == (frame + 1, "copy"), res
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
 def test_rest8u_marks_the_last_long_line_and_its_gathers_with_letters_found_nowhere_else(p):
     """`rest8u` is `rest8` with the last long line's group marks, and the gather lines' marks, taken from
     LAST_LINE_MARKS: each gathered group's mark occurs twice in the row (the group, its gather line), so a read by
