@@ -1,7 +1,7 @@
 """What a model predicts for each token of a gold trace when it is fed the gold prefix (teacher forcing).
 
 Usage: python benchmarks/teacher_forced.py MODEL_DIR ROWS.jsonl [--n 8] [--chars 40] [--seed 0] [--gathers]
-       [--sources MARKS]
+       [--sources MARKS] [--answer] [--render FORMAT]
 Prints, for N random multiplication rows, the question, the first CHARS characters of the gold answer and the
 model's argmax prediction under each of them. With --gathers (`gathered8`, `rest8`), every row instead, and for each
 gather line (`β=` ... `ι=`) how often its gathered digit is predicted right on the gold prefix: the fourteenth
@@ -12,6 +12,10 @@ with the sum digit above it changed (the next group's on the long line before, e
 line's digit d is 0); a read that follows the first is the trace's read, one that follows the second a shortcut.
 The fourteenth attempt's `η=` followed the second in every cell where the two agree, and was at chance where they
 do not (7x8, 8x8), while its `θ=` followed the first everywhere (RESULTS.md 2026-12-07, fifteenth attempt).
+With --answer, every row, how often each character of the Answer line is predicted right on the gold prefix, by its
+place (the line above holds the same digits, so each is a copy): the seventeenth attempt (`rest9`) got its 15th digit
+right in 38% of 8x8 rows this way (RESULTS.md 2026-12-07). --render FORMAT first rewrites each row's gold trace in
+FORMAT (the held-out files keep one format; a model trained on another is probed on its own).
 A field right here and wrong in generation (fused_fields.py) is read from the model's own earlier mistake; a field
 wrong here is not learned. The third mathcoach-mul attempt was read
 this way: its operand line wrong, every lookup after it right (benchmarks/RESULTS.md, 2026-12-02).
@@ -37,12 +41,18 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--gathers", action="store_true", help="score each gather line's digit over every row")
     ap.add_argument("--sources", help="gather marks whose read to probe by changing its source digits, e.g. ηθ")
+    ap.add_argument("--answer", action="store_true", help="score each place of the Answer line over every row")
+    ap.add_argument("--render", metavar="FORMAT", help="rewrite each row's gold trace in this format first")
     ns = ap.parse_args(argv)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(ns.model)
     model = AutoModelForCausalLM.from_pretrained(ns.model).eval()
     rows = [r for r in map(json.loads, Path(ns.rows).read_text().splitlines()) if r.get("meta", {}).get("op") == "mul"]
+    if ns.render:
+        rows = rerender(rows, ns.render)
+    if ns.answer:
+        return answer(tok, model, rows)
     if ns.gathers:
         return gathers(tok, model, rows)
     if ns.sources:
@@ -84,6 +94,40 @@ def gathers(tok, model, rows) -> int:
             right[mark] = right.get(mark, 0) + (tok.convert_ids_to_tokens([pred[i]])[0] == text[i])
     for mark in seen:
         print(f"{mark}=  {right[mark]}/{seen[mark]}  {100 * right[mark] / seen[mark]:.1f}%")
+    return 0
+
+
+def rerender(rows: list[dict], fmt: str) -> list[dict]:
+    """``rows`` with each gold trace written in ``fmt``, from the problem its meta names; the question is kept."""
+    from mathcoach.problems.problem import Problem
+    from mathcoach.problems.traces import render
+
+    out = []
+    for row in rows:
+        m = row["meta"]
+        p = Problem.make("mul", m["a"], m["b"], question=m["question"], phrasing=m["phrasing"], seed=m["seed"],
+                         split=m.get("split", ""))
+        out.append({**row, "messages": [row["messages"][0], {"role": "assistant", "content": render(p, fmt)}],
+                    "meta": {**m, "format": fmt}})
+    return out
+
+
+def answer(tok, model, rows) -> int:
+    right: dict[int, int] = {}
+    n = 0
+    for row in rows:
+        text = row["messages"][1]["content"]
+        gold, pred = predict(tok, model, row, text)
+        at = text.rfind("\nAnswer: ") + len("\nAnswer: ")
+        if len(gold) != len(text) or at < len("\nAnswer: "):
+            continue
+        n += 1
+        width = len(text) - at
+        for j in range(width):  # j = 0 is the line's first character, the highest place
+            right[width - j] = right.get(width - j, 0) + (tok.convert_ids_to_tokens([pred[at + j]])[0] == text[at + j])
+    print(f"{n} rows; the Answer line's characters right on the gold prefix, by digit (1 = ones)")
+    for d in sorted(right, reverse=True):
+        print(f"digit {d:2d}  {right[d]}/{n}  {100 * right[d] / max(n, 1):.1f}%")
     return 0
 
 

@@ -1,0 +1,48 @@
+"""benchmarks/teacher_forced.py's --render and --answer: the rows it rewrites and the places it scores."""
+
+import importlib.util
+import json
+
+from mathcoach.problems.problem import Problem
+from mathcoach.problems.traces import render
+
+from .conftest import REPO
+
+_spec = importlib.util.spec_from_file_location("teacher_forced", REPO / "benchmarks" / "teacher_forced.py")
+teacher_forced = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(teacher_forced)
+
+
+def _row(a: int, b: int, fmt: str) -> dict:
+    p = Problem.make("mul", a, b, question=f"What is {a} times {b}?", phrasing="free", seed=3, split="val")
+    return {"messages": [{"role": "user", "content": p.question}, {"role": "assistant", "content": render(p, fmt)}],
+            "meta": {**json.loads(json.dumps(p.__dict__)), "format": fmt}}
+
+
+def test_render_rewrites_the_gold_trace_and_keeps_the_question():
+    row = _row(16078978, 33447198, "rest8")
+    [out] = teacher_forced.rerender([row], "rest9")
+    assert out["messages"][0] == row["messages"][0]
+    assert out["messages"][1]["content"] == _row(16078978, 33447198, "rest9")["messages"][1]["content"]
+    assert out["messages"][1]["content"] != row["messages"][1]["content"] and out["meta"]["format"] == "rest9"
+
+
+def test_answer_scores_each_place_of_the_answer_line(monkeypatch, capsys):
+    """Fed predictions that are the gold trace with the Answer line's 15th digit changed in every row, --answer
+    counts that digit wrong in every row and every other one right: its places are indexed from the ones digit."""
+    from mathcoach.train.scratch import char_tokenizer
+
+    rows = [_row(16078978, 33447198, "rest9"), _row(88663266, 58314557, "rest9")]
+    tok = char_tokenizer(rows, digits="tokens", frame=8)
+
+    def predict(tok_, model, row, text):
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        at = text.rfind("\nAnswer: ") + len("\nAnswer: ") + 1  # the 15th digit of a 16-place line
+        wrong = str((int(text[at]) + 1) % 10)
+        return ids, ids[:at] + tok.convert_tokens_to_ids([wrong]) + ids[at + 1:]
+
+    monkeypatch.setattr(teacher_forced, "predict", predict)
+    assert teacher_forced.answer(tok, None, rows) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 rows")
+    assert "digit 15  0/2" in out and "digit 16  2/2" in out and "digit 14  2/2" in out and "digit  1  2/2" in out
