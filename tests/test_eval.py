@@ -113,12 +113,14 @@ def test_api_errors_are_retried_bounded_and_never_scored_wrong(tmp_path):
     questions = [json.loads(line)["meta"]["question"] for line in data.read_text().splitlines()]
     never = frozenset(questions[:3])
     wrong = frozenset(questions[3:5])
-    oracle = Oracle(fail_times=1, always_fail=never, wrong=wrong, timeout_sleep_s=2.0)
+    # a 2 s client timeout against an 8 s server stall: at 0.5 s against 2 s this failed once in a clean-clone CI run
+    # beside a training run (a plain reply then took over 0.5 s); ~3 s more a run
+    oracle = Oracle(fail_times=1, always_fail=never, wrong=wrong, timeout_sleep_s=8.0)
     server, url = oracle.start()
     try:
         run = tmp_path / "run"
         assert main(["eval", "--model", f"openai:oracle@{url}", "--data", str(data), "--max-retries", "2",
-                     "--timeout-s", "0.5", "--concurrency", "6", "--output", str(run), "--no-progress"]) == 0
+                     "--timeout-s", "2.0", "--concurrency", "6", "--output", str(run), "--no-progress"]) == 0
     finally:
         server.shutdown()
     rows = samples(run)
