@@ -14,7 +14,7 @@ The fourteenth attempt's `η=` followed the second in every cell where the two a
 do not (7x8, 8x8), while its `θ=` followed the first everywhere (RESULTS.md 2026-12-07, fifteenth attempt).
 With --answer, every row, how often each character of the Answer line is predicted right on the gold prefix, by its
 place (the line above holds the same digits, so each is a copy): the seventeenth attempt (`rest9`) got its 15th digit
-right in 38% of 8x8 rows this way (RESULTS.md 2026-12-07). --render FORMAT first rewrites each row's gold trace in
+right in 36% of 8x8 rows this way (RESULTS.md 2026-12-07). --render FORMAT first rewrites each row's gold trace in
 FORMAT (the held-out files keep one format; a model trained on another is probed on its own).
 A field right here and wrong in generation (fused_fields.py) is read from the model's own earlier mistake; a field
 wrong here is not learned. The third mathcoach-mul attempt was read
@@ -98,18 +98,11 @@ def gathers(tok, model, rows) -> int:
 
 
 def rerender(rows: list[dict], fmt: str) -> list[dict]:
-    """``rows`` with each gold trace written in ``fmt``, from the problem its meta names; the question is kept."""
+    """``rows`` written again in ``fmt`` from the problem each one's meta holds (the question is the problem's)."""
+    from mathcoach.problems.dataset import to_row
     from mathcoach.problems.problem import Problem
-    from mathcoach.problems.traces import render
 
-    out = []
-    for row in rows:
-        m = row["meta"]
-        p = Problem.make("mul", m["a"], m["b"], question=m["question"], phrasing=m["phrasing"], seed=m["seed"],
-                         split=m.get("split", ""))
-        out.append({**row, "messages": [row["messages"][0], {"role": "assistant", "content": render(p, fmt)}],
-                    "meta": {**m, "format": fmt}})
-    return out
+    return [to_row(Problem.from_dict(row["meta"]), fmt) for row in rows]
 
 
 def answer(tok, model, rows) -> int:

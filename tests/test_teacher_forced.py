@@ -1,10 +1,9 @@
 """benchmarks/teacher_forced.py's --render and --answer: the rows it rewrites and the places it scores."""
 
 import importlib.util
-import json
 
+from mathcoach.problems.dataset import to_row
 from mathcoach.problems.problem import Problem
-from mathcoach.problems.traces import render
 
 from .conftest import REPO
 
@@ -14,9 +13,8 @@ _spec.loader.exec_module(teacher_forced)
 
 
 def _row(a: int, b: int, fmt: str) -> dict:
-    p = Problem.make("mul", a, b, question=f"What is {a} times {b}?", phrasing="free", seed=3, split="val")
-    return {"messages": [{"role": "user", "content": p.question}, {"role": "assistant", "content": render(p, fmt)}],
-            "meta": {**json.loads(json.dumps(p.__dict__)), "format": fmt}}
+    return to_row(Problem.make("mul", a, b, question=f"What is {a} times {b}?", phrasing="free", seed=3, split="val"),
+                  fmt)
 
 
 def test_render_rewrites_the_gold_trace_and_keeps_the_question():
@@ -46,3 +44,19 @@ def test_answer_scores_each_place_of_the_answer_line(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert out.startswith("2 rows")
     assert "digit 15  0/2" in out and "digit 16  2/2" in out and "digit 14  2/2" in out and "digit  1  2/2" in out
+
+
+def test_answer_runs_a_real_model_over_every_row(tmp_path, capsys):
+    """The real forward (a random-weight scratch model with the place-token template): every row is indexed and
+    scored, and no place is counted more often than there are rows."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mathcoach.train.scratch import build_scratch_model
+
+    rows = teacher_forced.rerender([_row(16078978, 33447198, "rest8"), _row(7, 3, "rest8")], "rest9")
+    out = build_scratch_model("tiny", rows, tmp_path / "m", seed=0, digits="tokens", factored_places=True, frame=8)
+    tok, model = AutoTokenizer.from_pretrained(out), AutoModelForCausalLM.from_pretrained(out).eval()
+    assert teacher_forced.answer(tok, model, rows) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("2 rows") and len(lines) == 1 + 16
+    assert all(0 <= int(line.split()[2].split("/")[0]) <= 2 for line in lines[1:])
