@@ -294,7 +294,7 @@ def test_every_format_is_one_record_with_what_it_needs():
     for op, fmts in FORMATS.items():
         for name, f in fmts.items():
             assert isinstance(f, Format) and f.name == name and f.op == op and f.version and f.unit in ("line", "chain")
-    tokens = {"staged", "carryout", "carryout8", "copy8", "trimmed8", "gathered8", "rest8", "rest8u", "rest9"}
+    tokens = {"staged", "carryout", "carryout8", "copy8", "trimmed8", "gathered8", "rest8", "rest8u", "rest9", "rest9z"}
     assert {n for n, f in FORMATS["mul"].items() if f.template == "tokens"} == tokens
     assert {n for n, f in FORMATS["mul"].items() if f.template == "marks"} == {"places", "fused"}
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from mathcoach.problems.answer import extract, judge
 from mathcoach.problems.checker import ERROR_TYPES, check, classify
 from mathcoach.problems.problem import Problem
 from mathcoach.problems.traces import FORMATS, GREEK_LOWER, LINE_LABELS, render, render_steps, steps_for, unit_of
@@ -407,6 +408,23 @@ def test_rest9_gathers_from_a_line_whose_two_sources_always_agree(p):
     lines[frame + 1] = lines[frame + 1][:2] + str((int(lines[frame + 1][2]) + 1) % 10) + lines[frame + 1][3:]
     res = check(p, "rest9", "\n".join(lines))
     assert (res.step, res.error) == (frame + 1, "copy"), res
+
+
+@given(problems(ops=("mul",)))
+@settings(max_examples=200)
+def test_rest9z_answer_line_is_the_last_field_unchanged_and_scores_as_the_number(p):
+    """`rest9z` is `rest9` with an Answer line that keeps the last gather line's leading zeros, so each of its
+    characters is a copy of the one above; the answer checker reads it as the product, and the step checker names a
+    wrong copy in it."""
+    text, plain = render(p, "rest9z"), render(p, "rest9")
+    lines = text.splitlines()
+    assert lines[:-1] == plain.splitlines()[:-1]
+    field, answer = lines[-2].split("=", 1)[1], lines[-1].removeprefix("Answer:").strip()
+    assert answer == field and len(answer) == 2 * max(8, len(str(p.a)), len(str(p.b)))
+    assert judge(extract(text), p.answer) and check(p, "rest9z", text).correct
+    # a wrong copy of the top place, which is mostly a 0, is a wrong answer, not a zero the checker strips
+    wrong = text[: -len(answer)] + str((int(answer[0]) + 1) % 10) + answer[1:]
+    assert not judge(extract(wrong), p.answer) and not check(p, "rest9z", wrong).correct
 
 
 @given(problems(ops=("mul",)))

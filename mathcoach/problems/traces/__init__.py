@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from mathcoach.errors import UserError
 from mathcoach.problems.problem import Problem
 from mathcoach.problems.traces.marked import (
-    GREEK_LOWER, GREEK_UPPER, LATIN, LINE_LABELS, answer_places, answer_places8, mul_carryout, mul_carryout8, mul_copy8,
-    mul_fused, mul_gathered8, mul_places, mul_rest8, mul_rest8u, mul_rest9, mul_staged, mul_trimmed8,
+    GREEK_LOWER, GREEK_UPPER, LATIN, LINE_LABELS, answer_places, answer_places8, answer_zeros8, mul_carryout,
+    mul_carryout8, mul_copy8, mul_fused, mul_gathered8, mul_places, mul_rest8, mul_rest8u, mul_rest9, mul_staged,
+    mul_trimmed8,
 )
 from mathcoach.problems.traces.mul import (
     mul_aligned, mul_columns, mul_distributive, mul_framed, mul_goat, mul_long, mul_reversed, mul_scratchpad,
@@ -92,6 +93,7 @@ FORMATS: dict[str, dict[str, Format]] = {
         ("rest8", mul_rest8, "line", "1", answer_places8, "tokens"),
         ("rest8u", mul_rest8u, "line", "1", answer_places8, "tokens"),
         ("rest9", mul_rest9, "line", "1", answer_places8, "tokens"),
+        ("rest9z", mul_rest9, "line", "1", answer_zeros8, "tokens"),  # rest9, the Answer line keeping leading zeros
         ("plain", plain, "line", "1"),
     ),
     "add": _formats("add", ("long", add_long, "line", "1"), ("plain", plain, "line", "1")),

@@ -1,6 +1,6 @@
 """Multiplication traces for from-scratch models whose chat template marks the question's digits by place:
-places (``--digit-marks``), fused (``--digit-marks``), staged, carryout, carryout8, copy8, trimmed8, gathered8, rest8 and
-rest8u (``--place-tokens``).
+places (``--digit-marks``), fused (``--digit-marks``), staged, carryout, carryout8, copy8, trimmed8, gathered8, rest8,
+rest8u, rest9 and rest9z (``--place-tokens``).
 
 Example: ``render(Problem.make("mul", 16, 88, ...), "carryout")`` (traces/__init__.py renders any of them)
 """
@@ -341,6 +341,15 @@ def mul_copy8(p: Problem) -> list[Step]:
 
 def answer_places8(p: Problem) -> str:
     return p.answer.rjust(2 * frame_width(p, 8))
+
+
+def answer_zeros8(p: Problem) -> str:
+    """`rest9z`'s Answer line: the last gather line's field unchanged, leading zeros kept (the answer checker strips
+    them). Every character is a copy of the one above it, whatever the product's length: in `rest9` the Answer line
+    blanks those zeros, so its top places copy a digit only in the few rows whose product reaches them, and the
+    seventeenth attempt never learned that copy for the 15th place (36% right on the gold prefix, RESULTS.md
+    2026-12-07)."""
+    return p.answer.zfill(2 * frame_width(p, 8))
 
 
 def answer_places(p: Problem) -> str:
