@@ -1,6 +1,6 @@
 """Which field of a `fused`, `staged`, `carryout`, `carryout8`, `copy8`, `trimmed8`, `gathered8` or `rest8` trace a model gets wrong, each judged on the model's own inputs.
 
-Usage: python benchmarks/fused_fields.py SAMPLES.jsonl [--by-line]
+Usage: python benchmarks/fused_fields.py SAMPLES.jsonl [--by-line] [--places]
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
 samples.jsonl. Fields, per line k and group i (traces.mul_fused):
     label   the line's digit d: the second number's digit at place k (a lookup by the question's mark)
@@ -24,6 +24,9 @@ copied behind that digit); its Answer line is then judged against its own last f
 line k's against the model's own label above moved one place right behind a 0. Rows that must be refused
 (no operands) are left out.
 The step checker names only a model's first error; this counts every field, so one slip does not hide the rest.
+With --places (`gathered8` and the formats after it), per place of the product, ones = 1: how often the model's last
+gathered field holds the product's digit, and how often its Answer line holds its own field's (a blank where the
+field holds a leading 0 counts as equal): the seventeenth attempt's two unlearned reads were the top places'.
 """
 
 from __future__ import annotations
@@ -151,6 +154,27 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
     return total
 
 
+def places(rows: list[dict], width: int = 16) -> collections.Counter:
+    """Per place j (1 = ones): ("field", j) the last gather line's digit is the product's, ("answer", j) the Answer
+    line's character is its own field's; ("rows", 0) the rows that have both lines."""
+    c: collections.Counter = collections.Counter()
+    for r in rows:
+        if r.get("a") is None:
+            continue
+        gathers = [m for ln in r["completion"].splitlines() if (m := GATHER.fullmatch(ln)) and not LINE.fullmatch(ln)]
+        answer = re.search(r"^Answer:(.*)$", r["completion"], re.M)
+        if not gathers or not answer:
+            continue
+        field = (gathers[-1].group(2) + gathers[-1].group(3)).rjust(width, "0")[-width:]
+        written = answer.group(1).strip().rjust(width)[-width:]
+        gold = str(r["a"] * r["b"]).zfill(width)[-width:]
+        c["rows", 0] += 1
+        for j in range(1, width + 1):
+            c["field", j] += field[-j] == gold[-j]
+            c["answer", j] += written[-j] == field[-j] or (written[-j] == " " and field[-j] == "0")
+    return c
+
+
 class _ByLine:
     """A view of the counter that files every key under its line: ("t with d > 0", "n") -> ("t ..., line 3", "n")."""
 
@@ -168,8 +192,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("samples")
     ap.add_argument("--by-line", action="store_true", help="every field of the trace's lines split by line k")
+    ap.add_argument("--places", action="store_true", help="the last gathered field and the Answer line, by place")
     args = ap.parse_args()
     rows = [json.loads(ln) for ln in open(args.samples, encoding="utf-8")]
+    if args.places:
+        c = places(rows)
+        print(f"{c['rows', 0]} rows with a gather line and an Answer line")
+        print("| place | field = product | Answer line = its field |\n|---:|---:|---:|")
+        for j in range(16, 0, -1):
+            print(f"| {j} | {c['field', j]} | {c['answer', j]} |")
+        return
     if "train_step" in rows[0]:
         print(f"validation round at step {rows[0]['train_step']}")
     c = fields(rows, args.by_line)

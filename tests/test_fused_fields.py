@@ -179,3 +179,22 @@ def test_rest9_reads_its_ninth_long_line_and_seven_gathers():
     lines[9] = lines[9][:2] + str((int(lines[9][2]) + 1) % 10) + lines[9][3:]
     c = fused_fields.fields([_row(a, b, "\n".join(lines))])
     assert c["gather, digit", "n"] - c["gather, digit", "ok"] == 1
+
+
+def test_places_counts_the_gathered_field_and_the_answer_line_by_place():
+    """--places: a right `rest9z` trace is right at every place; a wrong 15th digit in the Answer line counts there
+    only, and a wrong 16th digit in the last gather line counts against the field there while an Answer line that
+    copies it still equals its own field. `rest9`'s blanked zeros count as equal to the field's zeros."""
+    a, b = 88663266, 58314557  # a 16-digit product
+    text = render(_problem(a, b), "rest9z")
+    c = fused_fields.places([_row(a, b, text), _row(16, 88, render(_problem(16, 88), "rest9"))])
+    assert c["rows", 0] == 2 and all(c["field", j] == c["answer", j] == 2 for j in range(1, 17))
+    lines = text.splitlines()
+    lines[-1] = lines[-1][:-15] + str((int(lines[-1][-15]) + 1) % 10) + lines[-1][-14:]
+    c = fused_fields.places([_row(a, b, "\n".join(lines))])
+    assert c["answer", 15] == 0 and all(c["answer", j] == 1 for j in range(1, 17) if j != 15)
+    lines = text.splitlines()
+    top = str((int(lines[-2][2]) + 1) % 10)
+    lines[-2], lines[-1] = lines[-2][:2] + top + lines[-2][3:], lines[-1][:-16] + top + lines[-1][-15:]
+    c = fused_fields.places([_row(a, b, "\n".join(lines))])
+    assert c["field", 16] == 0 and c["answer", 16] == 1 and c["field", 15] == 1
