@@ -135,6 +135,38 @@ def test_grpo_resumes_after_a_kill(warm, tmp_path):
         assert torch.allclose(wa[k], wb[k], atol=1e-5), k
 
 
+def test_first_error_advantage_reaches_the_loss_per_token(warm, tmp_path, monkeypatch):
+    """--advantage first_error: TRL's loss gets a (B, T) advantage in which a wrong sample's is on its Answer line
+    only (the plain format's one step), every other sample's on all its tokens; the share placed is logged."""
+    from trl import GRPOTrainer
+
+    seen, loss = [], GRPOTrainer._compute_loss
+
+    def spy(self, model, inputs):
+        seen.append((inputs["advantages"].detach().clone(), inputs["completion_mask"].clone(),
+                     inputs["completion_ids"].clone()))
+        return loss(self, model, inputs)
+
+    monkeypatch.setattr(GRPOTrainer, "_compute_loss", spy)
+    out, _ = run_train(_grpo(warm, tmp_path / "f", advantage="first_error", max_steps=2, eval_steps=2), quiet=True)
+    assert seen and all(adv.dim() == 2 for adv, _, _ in seen)
+    tok = __import__("transformers").AutoTokenizer.from_pretrained(out)
+    split = 0
+    for adv, mask, ids in seen:
+        for a, m, t in zip(adv, mask.bool(), ids):
+            kept = a[m]
+            if (kept < 0).any():  # a wrong sample: its advantage on the Answer line's tokens, zero before them
+                text = tok.decode(t[m][kept != 0])
+                assert "Answer" in text or text.strip().lstrip("-").isdigit(), text
+                split += bool((kept == 0).any())
+            else:
+                assert torch.all(kept == kept[0])
+    assert split > 0
+    placed = [float(r["first_error/placed"]) for r in csv.DictReader((out / "metrics.csv").open())
+              if r.get("first_error/placed") not in (None, "", "nan")]
+    assert placed and all(0 <= x <= 1 for x in placed) and max(placed) > 0
+
+
 def test_rft_keeps_only_right_samples_and_fine_tunes_on_them(warm, tmp_path):
     out, res = run_train(_grpo(warm, tmp_path / "r", method="rft", max_steps=2, eval_steps=2), quiet=True)
     kept = [json.loads(line) for line in (out / "rft_samples.jsonl").read_text().splitlines()]
@@ -155,6 +187,8 @@ def test_rft_keeps_only_right_samples_and_fine_tunes_on_them(warm, tmp_path):
     (["--temperature", "0"], "--temperature"),
     (["--answer-weight", "3"], "weighted by the reward"),
     (["--decision-weight", "3"], "weighted by the reward"),
+    (["--advantage", "token"], "choose one of sequence, first_error"),
+    (["--method", "rft", "--advantage", "first_error"], "only with --method grpo"),
 ])
 def test_bad_grpo_settings_one_line_exit_2_and_no_output(warm, tmp_path, capsys, extra, needle):
     model, tmp = warm

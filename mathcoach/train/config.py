@@ -16,6 +16,7 @@ from pathlib import Path
 from mathcoach.config import ConfigError, as_file, opt
 from mathcoach.eval.config import TOOLS
 from mathcoach.problems.traces import ALL_FORMATS, template_of
+from mathcoach.train.credit import ADVANTAGES
 
 METHODS = ("lora", "qlora", "full", "grpo", "rft")
 RL_METHODS = ("grpo", "rft")  # learn from the model's own samples, scored by the answer checker
@@ -108,6 +109,9 @@ class TrainConfig:
                                "only an anchored one")
     temperature: float = opt(1.0, help="grpo/rft: sampling temperature of the generated samples")
     beta: float = opt(0.0, help="grpo: KL penalty to the starting model (TRL's default 0; DeepSeekMath used 0.04)")
+    advantage: str = opt("sequence", help="grpo: which tokens a sample's advantage lands on -- sequence (every token, "
+                         "TRL's) | first_error (a wrong sample's only on the step the step checker names as its first "
+                         "wrong one; the tokens before it were right)", metavar="MODE")
     # evaluation during training
     eval_steps: int = opt(100, help="decode the validation subset every N optimizer steps", metavar="N")
     eval_problems: int = opt(64, help="size of the fixed validation subset decoded greedily", metavar="N")
@@ -158,6 +162,9 @@ class TrainConfig:
                               "trained with sft on their own template")
         if self.method in RL_METHODS:
             self._check_rl()
+        if self.advantage not in ADVANTAGES or (self.method != "grpo" and self.advantage != "sequence"):
+            raise ConfigError("advantage", f"{self.advantage!r}: choose one of {', '.join(ADVANTAGES)}; any but "
+                              "sequence only with --method grpo")
         if self.packing and self.batching == "split":
             raise ConfigError("batching", "split cuts each batch by row length, packing joins rows into one "
                               "sequence: choose one")

@@ -85,9 +85,41 @@ def _trainer_class():
         """GRPOTrainer whose evaluation is greedy decoding of the validation subset (no sampled groups, no eval
         rewards): the number every other method selects its checkpoint on."""
 
-        def __init__(self, *args, val_items=(), gen=None, samples_path=None, **kwargs):
+        def __init__(self, *args, val_items=(), gen=None, samples_path=None, advantage="sequence", **kwargs):
             super().__init__(*args, **kwargs)
             self.val_items, self.gen, self.samples_path = list(val_items), gen, samples_path
+            self.advantage = advantage
+
+        def _generate_and_score_completions(self, inputs):
+            """TRL's sampling and scoring; with ``advantage = "first_error"`` the advantages become per token
+            (credit.py), which TRL's loss takes as they are (shape (B, T))."""
+            out = super()._generate_and_score_completions(inputs)
+            if self.advantage == "sequence" or not self.model.training:
+                return out
+            import torch
+
+            from mathcoach.train.credit import token_advantages
+
+            ids, mask, adv = out["completion_ids"], out["completion_mask"], out["advantages"]
+            tok = self.processing_class
+            # each token's own text, so a character span maps to tokens; a sample whose pieces do not join into
+            # its decoded text (a tokenizer that merges across tokens) keeps its advantage on every token
+            pieces = []
+            for row, m in zip(ids.tolist(), mask.tolist()):
+                kept = [t for t, keep in zip(row, m) if keep]
+                own = [tok.decode([t], skip_special_tokens=True) for t in kept]
+                pieces.append(own if "".join(own) == tok.decode(kept, skip_special_tokens=True) else [])
+            rows, placed = token_advantages(adv.tolist(), pieces, [x.get("problem", "") for x in inputs],
+                                            self.gen.fmt, self.advantage)
+            per_token = adv.unsqueeze(1).repeat(1, ids.shape[1]).clone()
+            for i, row in enumerate(rows):
+                if pieces[i]:
+                    where = mask[i].nonzero().flatten()[: len(row)]
+                    per_token[i, where] = torch.tensor(row, dtype=per_token.dtype, device=per_token.device)
+            out["advantages"] = per_token
+            wrong = int((adv < 0).sum())
+            self._metrics["train"]["first_error/placed"].append(placed / wrong if wrong else float("nan"))
+            return out
 
         def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
             t0 = time.perf_counter()
@@ -100,10 +132,11 @@ def _trainer_class():
     return MathGRPOTrainer
 
 
-def reward_fields(rewards: list[tuple[str, float]]) -> tuple[str, ...]:
-    """The log keys TRL writes for the rewards (its names: ``rewards/<func name>/mean`` and ``/std``)."""
+def reward_fields(rewards: list[tuple[str, float]], advantage: str = "sequence") -> tuple[str, ...]:
+    """The log keys TRL writes for the rewards (its names: ``rewards/<func name>/mean`` and ``/std``), and the share
+    of wrong samples whose advantage went on their first wrong step (``--advantage first_error``)."""
     return ("reward", "reward_std", *(f"rewards/{n}/mean" for n, _ in rewards), "completions/mean_length",
-            "completions/clipped_ratio", "kl")
+            "completions/clipped_ratio", "kl", *(("first_error/placed",) if advantage == "first_error" else ()))
 
 
 def run_grpo(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path, dict]:
@@ -134,7 +167,7 @@ def run_grpo(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path,
         eval_ds = Dataset.from_list(prompt_rows(tokenizer, val_start))
         funcs, weights = reward_funcs(rewards, start.fmt, strict=not cfg.lenient_reward)
         resume_step = int(ckpt.name.split("-")[1]) if ckpt else 0
-        cbs = [MetricsCSV(out / "metrics.csv", resume_step, extra=reward_fields(rewards)), *callbacks]
+        cbs = [MetricsCSV(out / "metrics.csv", resume_step, extra=reward_fields(rewards, cfg.advantage)), *callbacks]
         if limit:
             cbs.append(limit)
         trainer = _trainer_class()(
@@ -142,7 +175,7 @@ def run_grpo(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path,
             train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer, callbacks=cbs,
             val_items=[it for _, it in start.picked],
             gen=GenSettings(start.system, start.fmt, start.max_tokens, max(cfg.batch_size, 32), cfg.val_tools),
-            samples_path=out / "val_samples.jsonl")
+            samples_path=out / "val_samples.jsonl", advantage=cfg.advantage)
     except Exception:
         if not cfg.resume:
             shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
@@ -164,7 +197,7 @@ def run_grpo(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path,
         max_tokens=start.max_tokens, n_train=len(train_ds), n_val=len(start.picked),
         train_loss=result.training_loss, train_s=train_s, wall_s=time.time() - t_start, limit=limit)
     state = trainer.state
-    reward_log = [{k: h[k] for k in ("step", *reward_fields(rewards)) if k in h}
+    reward_log = [{k: h[k] for k in ("step", *reward_fields(rewards, cfg.advantage)) if k in h}
                   for h in state.log_history if "reward" in h]
     results |= {"rewards": {"spec": cfg.rewards, "log": reward_log},
                 "generated_samples": state.global_step * cfg.batch_size * cfg.grad_accum}

@@ -1,0 +1,72 @@
+"""Which tokens of a GRPO sample its advantage lands on (``--advantage``).
+
+Example: ``token_advantages([-0.7, 0.7], pieces, problems, "rest8")`` -> one row of per-token advantages per sample.
+
+``sequence`` is GRPO's own: every token of a sample gets the sample's group-normalised advantage. ``first_error``
+puts a wrong sample's (negative) advantage on the one step the step checker names as its first wrong one, and
+nothing on the rest: the tokens before that step were right, so pushing them down teaches nothing true, and the
+tokens after it follow from it. A sample with a non-negative advantage keeps it on every token, as does a wrong one
+whose first error has no place in the text (no problem record, a chain format, a step the checker cannot find).
+This is DeepSeekMath's process supervision (arXiv 2402.03300, section 4.1.3) with the exact step checker as the
+process reward, reduced to where it matters: in mathcoach-mul's fifth RL setting a right sample differed from a
+wrong one in one token of ~905, and the sequence-level advantage was spread over all of them (benchmarks/RESULTS.md,
+2026-12-07).
+"""
+
+from __future__ import annotations
+
+import json
+
+from mathcoach.problems.checker import check, written_steps
+from mathcoach.problems.problem import Problem
+from mathcoach.problems.traces import unit_of
+
+ADVANTAGES = ("sequence", "first_error")
+
+
+def first_error_span(text: str, problem: Problem, fmt: str) -> tuple[int, int] | None:
+    """Character span of the first wrong step of ``text``: a step line, or the Answer line when every step is right
+    and the answer is not; None when every step and the answer are right, or the step has no place in the text."""
+    res = check(problem, fmt, text)
+    if res.step is None or unit_of(problem.op, fmt) != "line":
+        return None
+    lines = written_steps(text, "line")
+    if res.step < len(lines) and res.step < res.steps_expected:
+        pos = 0
+        for line in lines[: res.step + 1]:  # the step lines are the text's own lines, in order
+            start = text.find(line, pos)
+            if start < 0:
+                return None
+            pos = start + len(line)
+        return start, pos
+    at = text.rfind("Answer:")
+    if res.step >= res.steps_expected and at >= 0:
+        end = text.find("\n", at)
+        return at, len(text) if end < 0 else end
+    return None
+
+
+def span_mask(pieces: list[str], span: tuple[int, int]) -> list[bool]:
+    """Which tokens (their decoded texts, in order) overlap the character span."""
+    out, pos = [], 0
+    for piece in pieces:
+        out.append(pos < span[1] and pos + len(piece) > span[0])
+        pos += len(piece)
+    return out
+
+
+def token_advantages(advantages: list[float], pieces: list[list[str]], problems: list[str], fmt: str,
+                     mode: str) -> tuple[list[list[float]], int]:
+    """Per-token advantages for each sample (its decoded tokens in ``pieces``, its problem record as JSON in
+    ``problems``), and how many wrong samples had their advantage placed on their first wrong step."""
+    rows, placed = [], 0
+    for adv, toks, prob in zip(advantages, pieces, problems):
+        row = [adv] * len(toks)
+        if mode == "first_error" and adv < 0 and prob:
+            span = first_error_span("".join(toks), Problem.from_dict(json.loads(prob)), fmt)
+            mask = span_mask(toks, span) if span else []
+            if any(mask):
+                row = [adv if m else 0.0 for m in mask]
+                placed += 1
+        rows.append(row)
+    return rows, placed
