@@ -138,6 +138,7 @@ def test_grpo_resumes_after_a_kill(warm, tmp_path):
 def test_first_error_advantage_reaches_the_loss_per_token(warm, tmp_path, monkeypatch):
     """--advantage first_error: TRL's loss gets a (B, T) advantage in which a wrong sample's is on its Answer line
     only (the plain format's one step), every other sample's on all its tokens; the share placed is logged."""
+    from transformers import AutoTokenizer
     from trl import GRPOTrainer
 
     seen, loss = [], GRPOTrainer._compute_loss
@@ -150,7 +151,7 @@ def test_first_error_advantage_reaches_the_loss_per_token(warm, tmp_path, monkey
     monkeypatch.setattr(GRPOTrainer, "_compute_loss", spy)
     out, _ = run_train(_grpo(warm, tmp_path / "f", advantage="first_error", max_steps=2, eval_steps=2), quiet=True)
     assert seen and all(adv.dim() == 2 for adv, _, _ in seen)
-    tok = __import__("transformers").AutoTokenizer.from_pretrained(out)
+    tok = AutoTokenizer.from_pretrained(out)
     split = 0
     for adv, mask, ids in seen:
         for a, m, t in zip(adv, mask.bool(), ids):

@@ -10,7 +10,9 @@ whose first error has no place in the text (no problem record, a chain format, a
 This is DeepSeekMath's process supervision (arXiv 2402.03300, section 4.1.3) with the exact step checker as the
 process reward, reduced to where it matters: in mathcoach-mul's fifth RL setting a right sample differed from a
 wrong one in one token of ~905, and the sequence-level advantage was spread over all of them (benchmarks/RESULTS.md,
-2026-12-07).
+2026-12-07). Measured there at 384 samples: no gain (greedy 7.5% -> 0.0%, p = 0.25). Within a group the advantages
+sum to zero, so on a prefix the samples share they cancel in either mode; the push at the first differing token is
+the same, and what this mode removes is the push on a wrong sample's tokens after its error.
 """
 
 from __future__ import annotations
