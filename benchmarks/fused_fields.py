@@ -1,4 +1,4 @@
-"""Which field of a `fused`, `staged`, `carryout`, `carryout8`, `copy8`, `trimmed8`, `gathered8` or `rest8` trace a model gets wrong, each judged on the model's own inputs.
+"""Which field of a `fused`, `staged`, `carryout`, `carryout8`, `copy8`, `trimmed8`, `gathered8` or `rest8`-family trace a model gets wrong, each judged on the model's own inputs.
 
 Usage: python benchmarks/fused_fields.py SAMPLES.jsonl [--by-line] [--places]
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's

@@ -49,6 +49,8 @@ def test_a_wrong_samples_advantage_goes_on_its_first_wrong_step_only():
     # no problem record (a word problem), or no place for the error: the whole sample keeps its advantage
     rows, placed = token_advantages([-0.3], [list(wrong)], [""], "rest8", "first_error")
     assert placed == 0 and rows[0] == [-0.3] * len(wrong)
+    rows, placed = token_advantages([-0.3], [[]], probs[:1], "rest8", "first_error")  # not decoded: nothing placed
+    assert placed == 0 and rows == [[]]
 
 
 def test_span_mask_marks_every_token_that_overlaps():

@@ -60,11 +60,12 @@ def span_mask(pieces: list[str], span: tuple[int, int]) -> list[bool]:
 def token_advantages(advantages: list[float], pieces: list[list[str]], problems: list[str], fmt: str,
                      mode: str) -> tuple[list[list[float]], int]:
     """Per-token advantages for each sample (its decoded tokens in ``pieces``, its problem record as JSON in
-    ``problems``), and how many wrong samples had their advantage placed on their first wrong step."""
+    ``problems``), and how many wrong samples had their advantage placed on their first wrong step. A sample with no
+    pieces gets an empty row: its caller keeps its advantage on every token."""
     rows, placed = [], 0
     for adv, toks, prob in zip(advantages, pieces, problems):
         row = [adv] * len(toks)
-        if mode == "first_error" and adv < 0 and prob:
+        if mode == "first_error" and adv < 0 and prob and toks:
             span = first_error_span("".join(toks), Problem.from_dict(json.loads(prob)), fmt)
             mask = span_mask(toks, span) if span else []
             if any(mask):

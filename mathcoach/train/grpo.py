@@ -102,16 +102,17 @@ def _trainer_class():
 
             ids, mask, adv = out["completion_ids"], out["completion_mask"], out["advantages"]
             tok = self.processing_class
-            # each token's own text, so a character span maps to tokens; a sample whose pieces do not join into
-            # its decoded text (a tokenizer that merges across tokens) keeps its advantage on every token
+            # each token's own text, so a character span maps to tokens; only a sample with a negative advantage is
+            # ever placed, so only those are decoded. One whose pieces do not join into its decoded text (a tokenizer
+            # that merges across tokens) gets none, and keeps its advantage on every token
             pieces = []
-            for row, m in zip(ids.tolist(), mask.tolist()):
-                kept = [t for t, keep in zip(row, m) if keep]
-                own = [tok.decode([t], skip_special_tokens=True) for t in kept]
+            for negative, row, m in zip((adv < 0).tolist(), ids.tolist(), mask.tolist()):
+                kept = [t for t, keep in zip(row, m) if keep] if negative else []
+                own = tok.batch_decode([[t] for t in kept], skip_special_tokens=True)
                 pieces.append(own if "".join(own) == tok.decode(kept, skip_special_tokens=True) else [])
             rows, placed = token_advantages(adv.tolist(), pieces, [x.get("problem", "") for x in inputs],
                                             self.gen.fmt, self.advantage)
-            per_token = adv.unsqueeze(1).repeat(1, ids.shape[1]).clone()
+            per_token = adv.unsqueeze(1).repeat(1, ids.shape[1])
             for i, row in enumerate(rows):
                 if pieces[i]:
                     where = mask[i].nonzero().flatten()[: len(row)]
