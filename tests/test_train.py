@@ -678,6 +678,68 @@ def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model)
     assert not torch.allclose(decided, plain)
 
 
+def test_focal_weights_fall_with_the_models_probability_of_the_token():
+    from mathcoach.train.trainer import focal_weights
+
+    p = torch.tensor([0.999, 0.9, 0.5, 0.01])
+    loss = -p.log()
+    assert torch.allclose(focal_weights(loss, 1.0), 1 - p, atol=1e-6)
+    assert torch.allclose(focal_weights(loss, 2.0), (1 - p) ** 2, atol=1e-6)
+    assert focal_weights(loss, 0.0).tolist() == [1.0] * 4  # gamma 0: the plain mean
+    loss.requires_grad_(True)
+    assert not focal_weights(loss, 1.0).requires_grad  # a weighting of the mean, not a gradient path of its own
+
+
+def test_focal_loss_is_the_focal_weighted_mean_and_logs_the_plain_one(tiny_model):
+    """With focal_gamma the loss is sum(l * (1 - p)^g) / sum((1 - p)^g) over the completion's tokens (the Answer
+    line's weight on top), computed here by hand; the plain mean goes to the trainer's logged metrics as ce_loss."""
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mathcoach.train.trainer import ANSWER_MARKER, MathSFTTrainer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32)
+    prompt, reply = tok("What is 12 * 3?\n")["input_ids"], tok("12 * 3 = 36\nAnswer: 36")["input_ids"]
+    ids = torch.tensor([prompt + reply])
+    labels = ids.clone()
+    labels[0, : len(prompt)] = -100
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    marker = tok(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
+    metrics = {"train": defaultdict(list), "eval": defaultdict(list)}
+    with torch.no_grad():
+        plain = model(**inputs).loss
+        focal = MathSFTTrainer.compute_loss(SimpleNamespace(answer_weight=2.0, decision_weight=1.0, answer_ids=marker,
+                                                            focal_gamma=1.0, _metrics=metrics), model, dict(inputs))
+        logits = model(input_ids=ids).logits[0, :-1]
+    per_token = torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction="none")[len(prompt) - 1:]
+    start = next(i for i in range(len(ids[0]) - len(marker), -1, -1) if ids[0, i:i + len(marker)].tolist() == marker)
+    w = torch.ones_like(per_token)
+    w[start - len(prompt):] = 2.0
+    w = w * (1 - (-per_token).exp())
+    assert torch.allclose(focal, (per_token * w).sum() / w.sum(), atol=1e-5)
+    assert not torch.allclose(focal, plain, atol=1e-3)
+    logged = metrics["eval"]["ce_loss"]  # the model is in eval mode here
+    assert len(logged) == 1 and abs(logged[0] - float(plain)) < 1e-5
+
+
+def test_training_with_focal_gamma_logs_the_plain_loss_beside_it(tmp_path):
+    train = make_rows(tmp_path, "train", 8, fmt="reversed")
+    val = make_rows(tmp_path, "val", 2, fmt="reversed")
+    out, res = run_train(TrainConfig(train=str(train), val=str(val), from_scratch="tiny", method="full", max_steps=2,
+                                     eval_steps=2, eval_problems=2, batch_size=4, bf16=False, focal_gamma=1.0,
+                                     logging_steps=1, output=str(tmp_path / "s")), quiet=True)
+    assert res["config"]["focal_gamma"] == 1.0
+    rows = [r for r in csv.DictReader((out / "metrics.csv").open()) if r["loss"]]
+    assert rows and all(0 < float(r["ce_loss"]) < 100 for r in rows)
+    # the focal mean sits on the tokens still wrong, so above the plain mean
+    assert all(float(r["loss"]) > float(r["ce_loss"]) for r in rows)
+    with pytest.raises(Exception, match="focal-gamma"):
+        TrainConfig(train="t", val="v", focal_gamma=-1)
+
+
 def test_training_with_an_answer_weight_runs_and_is_recorded(tmp_path):
     train = make_rows(tmp_path, "train", 8, fmt="reversed")
     val = make_rows(tmp_path, "val", 2, fmt="reversed")

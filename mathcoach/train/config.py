@@ -84,6 +84,9 @@ class TrainConfig:
     decision_weight: float = opt(1.0, help="weight of the reply's first token in the loss (answer or refuse: the one "
                                  "token that decides); above 1 gives the decision more signal than one token of a "
                                  "long trace's", metavar="W")
+    focal_gamma: float = opt(0.0, help="weight each completion token's loss by (1 - p)^gamma, p the model's "
+                             "probability of it (the weighted mean): above 0 the tokens already learnt stop counting "
+                             "and the loss is what is still wrong (focal loss); 0 is the plain mean", metavar="G")
     batching: str = opt("length", help="how rows are drawn into batches: length (rows of similar length together, "
                         "least padding) | random (every batch a mix, so short rows such as refusals are learned beside "
                         "long traces rather than in batches of their own) | split (random, each batch run as two "
@@ -208,6 +211,8 @@ class TrainConfig:
             raise ConfigError("answer_weight", f"must be above 0, got {self.answer_weight}")
         if self.decision_weight <= 0:
             raise ConfigError("decision_weight", f"must be above 0, got {self.decision_weight}")
+        if self.focal_gamma < 0:
+            raise ConfigError("focal_gamma", f"must be 0 or more, got {self.focal_gamma}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ConfigError("max_minutes", f"must be above 0, got {self.max_minutes}")
         if not 0 < self.learning_rate < 1:
@@ -242,6 +247,8 @@ class TrainConfig:
             raise ConfigError("beta", f"must be 0 or more, got {self.beta}")
         if self.method == "grpo" and self.answer_weight != 1.0:
             raise ConfigError("answer_weight", "GRPO's loss is weighted by the reward, not by token; drop it")
+        if self.method == "grpo" and self.focal_gamma:
+            raise ConfigError("focal_gamma", "GRPO's loss is weighted by the reward, not by token; drop it")
         if self.method == "grpo" and self.decision_weight != 1.0:
             raise ConfigError("decision_weight", "GRPO's loss is weighted by the reward, not by token; drop it")
         parse_rewards(self.rewards)

@@ -112,33 +112,51 @@ def decision_weights(target, weight: float):
     return w
 
 
-def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0, decision: float = 1.0):
+def focal_weights(per_token, gamma: float):
+    """Per-token loss weights (1 - p)^gamma, p = exp(-loss) the model's probability of the token, detached: a token
+    the model already gets (p near 1) stops counting, one it still gets wrong keeps its weight (focal loss, Lin et al.
+    2017, used here as a weighting of the mean, not as its own gradient)."""
+    return (1 - (-per_token.detach()).exp()).clamp(min=0) ** gamma
+
+
+def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0, decision: float = 1.0,
+               focal: float = 0.0, stats: dict | None = None):
     """The mean of the completion tokens' cross-entropy over every forward of the batch (train/batches.py), the
-    final Answer line's tokens weighted by ``weight`` and each reply's first token by ``decision``; and the first
-    forward's output."""
+    final Answer line's tokens weighted by ``weight``, each reply's first token by ``decision`` and, with ``focal``
+    above 0, every token by its focal weight; and the first forward's output. ``stats`` (a dict) receives the plain
+    unweighted mean as "ce_loss", the figure comparable with an unweighted run's loss."""
     import torch.nn.functional as F
 
     from mathcoach.train.batches import groups
 
-    sums, counts, outs = [], [], []
+    sums, counts, plain, n_tokens, outs = [], [], [], [], []
     for n, (ids, labels) in enumerate(groups(inputs)):
         # the first group keeps whatever mask or positions the collator made; the split collator makes none
         extra = {} if n else {k: v for k, v in inputs.items() if k in ("attention_mask", "position_ids")}
         outs.append(model(input_ids=ids, **extra, use_cache=False))
         logits, target = outs[-1].logits[:, :-1, :].float(), labels[:, 1:]
         per_token = F.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="none")
-        w = answer_weights(ids, answer_ids, weight)[:, 1:] * decision_weights(target, decision) * (target != -100)
+        mask = target != -100
+        w = answer_weights(ids, answer_ids, weight)[:, 1:] * decision_weights(target, decision) * mask
+        if focal:
+            w = w * focal_weights(per_token, focal)
         sums.append((per_token * w).sum())
         counts.append(w.sum())
-    return sum(sums) / sum(counts).clamp(min=1), outs[0]
+        plain.append(per_token.detach()[mask].sum())
+        n_tokens.append(mask.sum())
+    if stats is not None:
+        stats["ce_loss"] = float(sum(plain) / sum(n_tokens).clamp(min=1))
+    # a focal weight can sum below 1 over a whole batch once nearly every token is learned: only an empty batch's 0
+    # is guarded, so the weighted mean stays a mean
+    return sum(sums) / sum(counts).clamp(min=1e-6), outs[0]
 
 
 class MathSFTTrainer(GenerationValidation, SFTTrainer):
     def __init__(self, *args, val_items=(), gen: GenSettings | None = None, samples_path: Path | None = None,
-                 answer_weight: float = 1.0, decision_weight: float = 1.0, **kwargs):
+                 answer_weight: float = 1.0, decision_weight: float = 1.0, focal_gamma: float = 0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.val_items, self.gen, self.samples_path = list(val_items), gen, samples_path
-        self.answer_weight, self.decision_weight = answer_weight, decision_weight
+        self.answer_weight, self.decision_weight, self.focal_gamma = answer_weight, decision_weight, focal_gamma
         self.answer_ids = self.processing_class(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -150,13 +168,20 @@ class MathSFTTrainer(GenerationValidation, SFTTrainer):
         # token of ~16,000 in a batch; the tenth mathcoach-mul attempt refused 1 of 89 questions whose operation
         # only the wording shows, in its own training grammar (benchmarks/RESULTS.md, 2026-12-06); weight 10 over
         # 120 steps then learnt the same 13 of 89 as none, so it is kept as a measured option, not in the recipe.
+        # --focal-gamma: the eighteenth mathcoach-mul attempt's 8x8 errors were one read (a gather line's, 69% right)
+        # and one kind of add (99.07% of groups right), a few tokens of ~1,000 a trace, while the tokens already
+        # learnt still made nearly all of the plain mean (RESULTS.md, 2026-12-07). Its plain mean is logged as ce_loss.
         # TRL's own loss (and its entropy and token-accuracy logs) is used when none of these is on.
         from mathcoach.train.batches import SplitCollator
 
-        if (self.answer_weight == 1.0 and self.decision_weight == 1.0
+        focal = getattr(self, "focal_gamma", 0.0)
+        if (self.answer_weight == 1.0 and self.decision_weight == 1.0 and not focal
                 and not isinstance(getattr(self, "data_collator", None), SplitCollator)):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        loss, out = token_loss(model, inputs, self.answer_ids, self.answer_weight, self.decision_weight)
+        stats: dict = {}
+        loss, out = token_loss(model, inputs, self.answer_ids, self.answer_weight, self.decision_weight, focal, stats)
+        if focal and hasattr(self, "_metrics"):
+            self._metrics["train" if model.training else "eval"]["ce_loss"].append(stats["ce_loss"])
         if num_items_in_batch is not None and self.model_accepts_loss_kwargs:
             # the Trainer then leaves gradient accumulation to the loss (it divides only losses it thinks unscaled):
             # each micro-batch's mean is one of current_gradient_accumulation_steps parts of the step's loss
