@@ -4,7 +4,7 @@ import json
 
 from mathcoach.problems.problem import Problem
 from mathcoach.problems.traces import render
-from mathcoach.train.credit import first_error_span, span_mask, token_advantages
+from mathcoach.train.credit import first_error_span, first_wrong_char, span_mask, token_advantages
 
 
 def _problem(a: int, b: int) -> Problem:
@@ -56,3 +56,20 @@ def test_a_wrong_samples_advantage_goes_on_its_first_wrong_step_only():
 def test_span_mask_marks_every_token_that_overlaps():
     assert span_mask(["ab", "cd", "ef"], (3, 5)) == [False, True, True]
     assert span_mask(["ab", "cd", "ef"], (2, 4)) == [False, True, False]
+
+
+def test_first_error_token_puts_the_whole_advantage_on_the_first_character_off_the_gold_trace():
+    p = _problem(16078978, 33447198)
+    right = render(p, "rest8")
+    wrong = _slip(_slip(right, 13, 2), 14, 2)
+    at = first_wrong_char(wrong, p, "rest8")
+    assert wrong[:at] == right[:at] and wrong[at] != right[at] and wrong.splitlines()[13].startswith(wrong[at - 2:at])
+    assert first_wrong_char(right, p, "rest8") is None
+    assert first_wrong_char(right[:-3], p, "rest8") == len(right) - 3  # stopped short: the place it stopped
+    pieces = [list(right), list(wrong), [wrong[:at - 1], wrong[at - 1:at + 2], wrong[at + 2:]]]
+    probs = [json.dumps(p.to_dict())] * 3
+    rows, placed = token_advantages([0.9, -0.3, -0.3], pieces, probs, "rest8", "first_error_token")
+    assert placed == 2 and rows[0] == [0.9] * len(right)  # a right sample keeps GRPO's advantage on every token
+    assert [i for i, v in enumerate(rows[1]) if v] == [at]
+    assert abs(sum(rows[1]) - -0.3 * len(wrong)) < 1e-9  # the sample's whole advantage, on that one token
+    assert rows[2] == [0.0, -0.3 * 3, 0.0]  # the token that holds the character, in a sample of three tokens

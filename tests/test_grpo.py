@@ -168,6 +168,35 @@ def test_first_error_advantage_reaches_the_loss_per_token(warm, tmp_path, monkey
     assert placed and all(0 <= x <= 1 for x in placed) and max(placed) > 0
 
 
+def test_first_error_token_advantage_reaches_the_loss_on_one_token(warm, tmp_path, monkeypatch):
+    """--advantage first_error_token: a wrong sample's row of TRL's (B, T) advantage is zero but for one token of its
+    Answer line (the plain format's trace is that line), which holds the sample's whole advantage."""
+    from transformers import AutoTokenizer
+    from trl import GRPOTrainer
+
+    seen, loss = [], GRPOTrainer._compute_loss
+
+    def spy(self, model, inputs):
+        seen.append((inputs["advantages"].detach().clone(), inputs["completion_mask"].clone(),
+                     inputs["completion_ids"].clone()))
+        return loss(self, model, inputs)
+
+    monkeypatch.setattr(GRPOTrainer, "_compute_loss", spy)
+    out, _ = run_train(_grpo(warm, tmp_path / "t", advantage="first_error_token", max_steps=2, eval_steps=2),
+                       quiet=True)
+    tok = AutoTokenizer.from_pretrained(out)
+    one = 0
+    for adv, mask, ids in seen:
+        for a, m, t in zip(adv, mask.bool(), ids):
+            kept = a[m]
+            if (kept < 0).any() and (kept == 0).any():  # placed: one token, the sample's sum over its tokens
+                assert int((kept != 0).sum()) == 1, kept
+                text = tok.decode(t[m])
+                assert text.lstrip().startswith("Answer") or text.strip().lstrip("-").isdigit(), text
+                one += 1
+    assert one > 0
+
+
 def test_rft_keeps_only_right_samples_and_fine_tunes_on_them(warm, tmp_path):
     out, res = run_train(_grpo(warm, tmp_path / "r", method="rft", max_steps=2, eval_steps=2), quiet=True)
     kept = [json.loads(line) for line in (out / "rft_samples.jsonl").read_text().splitlines()]

@@ -114,7 +114,8 @@ class TrainConfig:
     beta: float = opt(0.0, help="grpo: KL penalty to the starting model (TRL's default 0; DeepSeekMath used 0.04)")
     advantage: str = opt("sequence", help="grpo: which tokens a sample's advantage lands on -- sequence (every token, "
                          "TRL's) | first_error (a wrong sample's only on the step the step checker names as its first "
-                         "wrong one; the tokens before it were right)", metavar="MODE")
+                         "wrong one; the tokens before it were right) | first_error_token (a wrong sample's whole "
+                         "advantage on the one token where it leaves the gold trace)", metavar="MODE")
     # evaluation during training
     eval_steps: int = opt(100, help="decode the validation subset every N optimizer steps", metavar="N")
     eval_problems: int = opt(64, help="size of the fixed validation subset decoded greedily", metavar="N")

@@ -13,6 +13,12 @@ wrong one in one token of ~905, and the sequence-level advantage was spread over
 2026-12-07). Measured there at 384 samples: no gain (greedy 7.5% -> 0.0%, p = 0.25). Within a group the advantages
 sum to zero, so on a prefix the samples share they cancel in either mode; the push at the first differing token is
 the same, and what this mode removes is the push on a wrong sample's tokens after its error.
+
+``first_error_token`` puts a wrong sample's whole advantage (its sum over tokens in ``sequence`` mode, so the
+advantage times its token count) on the one token where it first leaves the problem's gold trace, in a format whose
+trace the problem fixes (every `line` format here): under Adam the scale of a gradient is normalised away, so what
+matters is its share, and in ``first_error`` the read that was wrong was one token of ~18 on its line, the line's
+right copies pushed down with it, and the KL term and the right samples' pushes on every token made the rest.
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ import json
 
 from mathcoach.problems.checker import check, written_steps
 from mathcoach.problems.problem import Problem
-from mathcoach.problems.traces import unit_of
+from mathcoach.problems.traces import render, unit_of
 
-ADVANTAGES = ("sequence", "first_error")
+ADVANTAGES = ("sequence", "first_error", "first_error_token")
 
 
 def first_error_span(text: str, problem: Problem, fmt: str) -> tuple[int, int] | None:
@@ -48,6 +54,16 @@ def first_error_span(text: str, problem: Problem, fmt: str) -> tuple[int, int] |
     return None
 
 
+def first_wrong_char(text: str, problem: Problem, fmt: str) -> int | None:
+    """Offset of the first character where ``text`` leaves the problem's gold trace (its end, if it stops short or
+    runs on); None when it is the gold trace, or the format's trace is not fixed by the problem (a chain format)."""
+    if unit_of(problem.op, fmt) != "line":
+        return None
+    gold = render(problem, fmt)
+    at = next((i for i, (c, g) in enumerate(zip(text, gold)) if c != g), min(len(text), len(gold)))
+    return None if text == gold else at
+
+
 def span_mask(pieces: list[str], span: tuple[int, int]) -> list[bool]:
     """Which tokens (their decoded texts, in order) overlap the character span."""
     out, pos = [], 0
@@ -65,11 +81,16 @@ def token_advantages(advantages: list[float], pieces: list[list[str]], problems:
     rows, placed = [], 0
     for adv, toks, prob in zip(advantages, pieces, problems):
         row = [adv] * len(toks)
-        if mode == "first_error" and adv < 0 and prob and toks:
-            span = first_error_span("".join(toks), Problem.from_dict(json.loads(prob)), fmt)
+        if mode in ("first_error", "first_error_token") and adv < 0 and prob and toks:
+            text, problem = "".join(toks), Problem.from_dict(json.loads(prob))
+            if mode == "first_error":
+                span, value = first_error_span(text, problem, fmt), adv
+            else:  # the sample's whole advantage on one token
+                at = first_wrong_char(text, problem, fmt)
+                span, value = (None if at is None else (at, at + 1)), adv * len(toks)
             mask = span_mask(toks, span) if span else []
             if any(mask):
-                row = [adv if m else 0.0 for m in mask]
+                row = [value if m else 0.0 for m in mask]
                 placed += 1
         rows.append(row)
     return rows, placed

@@ -91,8 +91,8 @@ def _trainer_class():
             self.advantage = advantage
 
         def _generate_and_score_completions(self, inputs):
-            """TRL's sampling and scoring; with ``advantage = "first_error"`` the advantages become per token
-            (credit.py), which TRL's loss takes as they are (shape (B, T))."""
+            """TRL's sampling and scoring; with ``advantage = "first_error"`` (or ``first_error_token``) the advantages
+            become per token (credit.py), which TRL's loss takes as they are (shape (B, T))."""
             out = super()._generate_and_score_completions(inputs)
             if self.advantage == "sequence" or not self.model.training:
                 return out
@@ -135,9 +135,10 @@ def _trainer_class():
 
 def reward_fields(rewards: list[tuple[str, float]], advantage: str = "sequence") -> tuple[str, ...]:
     """The log keys TRL writes for the rewards (its names: ``rewards/<func name>/mean`` and ``/std``), and the share
-    of wrong samples whose advantage went on their first wrong step (``--advantage first_error``)."""
+    of wrong samples whose advantage went on their first wrong step or token (``--advantage first_error``,
+    ``first_error_token``)."""
     return ("reward", "reward_std", *(f"rewards/{n}/mean" for n, _ in rewards), "completions/mean_length",
-            "completions/clipped_ratio", "kl", *(("first_error/placed",) if advantage == "first_error" else ()))
+            "completions/clipped_ratio", "kl", *(("first_error/placed",) if advantage != "sequence" else ()))
 
 
 def run_grpo(cfg: TrainConfig, callbacks=(), quiet: bool = False) -> tuple[Path, dict]:
