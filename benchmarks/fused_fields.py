@@ -1,6 +1,6 @@
 """Which field of a `fused`, `staged`, `carryout`, `carryout8`, `copy8`, `trimmed8`, `gathered8` or `rest8`-family trace a model gets wrong, each judged on the model's own inputs.
 
-Usage: python benchmarks/fused_fields.py SAMPLES.jsonl [--by-line] [--places]
+Usage: python benchmarks/fused_fields.py SAMPLES.jsonl [--by-line] [--places] [--adds]
 SAMPLES is a training run's val_samples.jsonl (it holds the latest validation round) or a `mathcoach eval` run's
 samples.jsonl. Fields, per line k and group i (traces.mul_fused):
     label   the line's digit d: the second number's digit at place k (a lookup by the question's mark)
@@ -27,6 +27,8 @@ The step checker names only a model's first error; this counts every field, so o
 With --places (`gathered8` and the formats after it), per place of the product, ones = 1: how often the model's last
 gathered field holds the product's digit, and how often its Answer line holds its own field's (a blank where the
 field holds a leading 0 counts as equal): the seventeenth attempt's two unlearned reads were the top places'.
+With --adds, the additions with d > 0 are split by kind: with or without a carry in from the group before, and with
+the ones of p + r + c overflowing or not; a carry in with overflowing ones was the hardest kind in every attempt.
 """
 
 from __future__ import annotations
@@ -54,10 +56,11 @@ def operand_fields(c: collections.Counter, line: str, a_num: int, b_num: int) ->
             c[where, "ok"] += w == x
 
 
-def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
+def fields(rows: list[dict], by_line: bool = False, adds: bool = False) -> collections.Counter:
     """Counts per field; ``by_line`` splits every field of the trace's lines by line k (``label, line 3``), since
     a lookup at a fixed distance is learned distance by distance: the mathcoach-mul fourth attempt read the
-    second number's digit right on every line but lines 3 and 4 (benchmarks/RESULTS.md)."""
+    second number's digit right on every line but lines 3 and 4 (benchmarks/RESULTS.md); ``adds`` splits the
+    additions with d > 0 by kind (carry in or not, ones overflowing or not)."""
     total: collections.Counter = collections.Counter()
     for r in rows:
         c = total
@@ -142,6 +145,9 @@ def fields(rows: list[dict], by_line: bool = False) -> collections.Counter:
                     product = int(p)
                 want = product + above[i + 1] + carry
                 kind = "t with d = 0" if dd == 0 else "t with d > 0"
+                if adds and dd:
+                    kind += (", carry in" if carry else ", no carry in") + (
+                        ", ones overflow" if product % 10 + above[i + 1] + carry >= 10 else ", ones fit")
                 c[kind, "n"] += 1
                 c[kind, "ok"] += t == want
                 c[kind, "tens wrong"] += t // 10 != want // 10
@@ -193,6 +199,7 @@ def main() -> None:
     ap.add_argument("samples")
     ap.add_argument("--by-line", action="store_true", help="every field of the trace's lines split by line k")
     ap.add_argument("--places", action="store_true", help="the last gathered field and the Answer line, by place")
+    ap.add_argument("--adds", action="store_true", help="the additions with d > 0 split by kind (carry in, overflow)")
     args = ap.parse_args()
     rows = [json.loads(ln) for ln in open(args.samples, encoding="utf-8")]
     if args.places:
@@ -204,7 +211,7 @@ def main() -> None:
         return
     if "train_step" in rows[0]:
         print(f"validation round at step {rows[0]['train_step']}")
-    c = fields(rows, args.by_line)
+    c = fields(rows, args.by_line, args.adds)
     print(f"{len(rows)} answers, {sum(bool(r['correct']) for r in rows)} right")
     print("| field | right | of | share | tens wrong | ones wrong |\n|---|---:|---:|---:|---:|---:|")
     for name in sorted({k for k, _ in c}, key=_order):

@@ -198,3 +198,23 @@ def test_places_counts_the_gathered_field_and_the_answer_line_by_place():
     lines[-2], lines[-1] = lines[-2][:2] + top + lines[-2][3:], lines[-1][:-16] + top + lines[-1][-15:]
     c = fused_fields.places([_row(a, b, "\n".join(lines))])
     assert c["field", 16] == 0 and c["answer", 16] == 1 and c["field", 15] == 1
+
+
+def test_adds_splits_the_additions_by_carry_in_and_overflowing_ones():
+    """--adds: the d > 0 additions of a right trace are filed by kind, every kind right and together the unsplit
+    count; a slip in a group with a carry in whose ones overflow counts against that kind only."""
+    a, b = 16, 88  # line 0: 6 * 8 = 48 (no carry in, ones fit), 1 * 8 + 4 = 12 (carry in, ones fit)
+    text = render(_problem(a, b), "staged")
+    plain, split = fused_fields.fields([_row(a, b, text)]), fused_fields.fields([_row(a, b, text)], adds=True)
+    kinds = [k for k, f in split if f == "n" and k.startswith("t with d > 0, ")]
+    assert len(kinds) >= 3 and sum(split[k, "n"] for k in kinds) == plain["t with d > 0", "n"]
+    assert all(split[k, "ok"] == split[k, "n"] for k in kinds)
+    lines = text.splitlines()
+    # line 1, group β: 1 * 8 = 08, plus r = 1 (line 0's group γ, 01) and c = 5 (group α's 50): 14, a carry in whose
+    # ones overflow (8 + 1 + 5); written 15
+    assert lines[1].startswith("Β8=α684850β180814")
+    lines[1] = lines[1].replace("β180814", "β180815", 1)
+    c = fused_fields.fields([_row(a, b, "\n".join(lines))], adds=True)
+    kind = "t with d > 0, carry in, ones overflow"
+    assert c[kind, "n"] - c[kind, "ok"] == 1 and c[kind, "ones wrong"] == 1
+    assert all(c[k, "ok"] == c[k, "n"] for k in kinds if k != kind)
