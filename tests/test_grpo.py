@@ -135,10 +135,8 @@ def test_grpo_resumes_after_a_kill(warm, tmp_path):
         assert torch.allclose(wa[k], wb[k], atol=1e-5), k
 
 
-def test_first_error_advantage_reaches_the_loss_per_token(warm, tmp_path, monkeypatch):
-    """--advantage first_error: TRL's loss gets a (B, T) advantage in which a wrong sample's is on its Answer line
-    only (the plain format's one step), every other sample's on all its tokens; the share placed is logged."""
-    from transformers import AutoTokenizer
+def _spy_on_the_loss(monkeypatch) -> list:
+    """Every (advantages, completion mask, completion ids) that TRL's GRPO loss is given, as it is given them."""
     from trl import GRPOTrainer
 
     seen, loss = [], GRPOTrainer._compute_loss
@@ -149,6 +147,15 @@ def test_first_error_advantage_reaches_the_loss_per_token(warm, tmp_path, monkey
         return loss(self, model, inputs)
 
     monkeypatch.setattr(GRPOTrainer, "_compute_loss", spy)
+    return seen
+
+
+def test_first_error_advantage_reaches_the_loss_per_token(warm, tmp_path, monkeypatch):
+    """--advantage first_error: TRL's loss gets a (B, T) advantage in which a wrong sample's is on its Answer line
+    only (the plain format's one step), every other sample's on all its tokens; the share placed is logged."""
+    from transformers import AutoTokenizer
+
+    seen = _spy_on_the_loss(monkeypatch)
     out, _ = run_train(_grpo(warm, tmp_path / "f", advantage="first_error", max_steps=2, eval_steps=2), quiet=True)
     assert seen and all(adv.dim() == 2 for adv, _, _ in seen)
     tok = AutoTokenizer.from_pretrained(out)
@@ -172,16 +179,8 @@ def test_first_error_token_advantage_reaches_the_loss_on_one_token(warm, tmp_pat
     """--advantage first_error_token: a wrong sample's row of TRL's (B, T) advantage is zero but for one token of its
     Answer line (the plain format's trace is that line), which holds the sample's whole advantage."""
     from transformers import AutoTokenizer
-    from trl import GRPOTrainer
 
-    seen, loss = [], GRPOTrainer._compute_loss
-
-    def spy(self, model, inputs):
-        seen.append((inputs["advantages"].detach().clone(), inputs["completion_mask"].clone(),
-                     inputs["completion_ids"].clone()))
-        return loss(self, model, inputs)
-
-    monkeypatch.setattr(GRPOTrainer, "_compute_loss", spy)
+    seen = _spy_on_the_loss(monkeypatch)
     out, _ = run_train(_grpo(warm, tmp_path / "t", advantage="first_error_token", max_steps=2, eval_steps=2),
                        quiet=True)
     tok = AutoTokenizer.from_pretrained(out)

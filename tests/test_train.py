@@ -634,14 +634,12 @@ def test_decision_weights_cover_each_rows_first_completion_token_only():
     assert w.tolist() == [[1, 1, 4, 1, 1], [1, 4, 1, 1, 1], [1] * 5]  # a row with no completion keeps 1
 
 
-def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model):
-    """The weighted loss at weight 1 is the model's own mean loss over the completion; above 1 the Answer line's
-    tokens count more: computed here by hand from the per-token losses."""
-    from types import SimpleNamespace
-
+def _one_answer_row(tiny_model):
+    """The tiny model and one row, "What is 12 * 3?" answered with an Answer line, its prompt masked from the labels:
+    (model, prompt ids, row ids, the batch, the Answer marker's ids)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from mathcoach.train.trainer import ANSWER_MARKER, MathSFTTrainer
+    from mathcoach.train.trainer import ANSWER_MARKER
 
     tok = AutoTokenizer.from_pretrained(tiny_model)
     model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32)
@@ -651,6 +649,17 @@ def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model)
     labels[0, : len(prompt)] = -100
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
     marker = tok(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
+    return model, prompt, ids, inputs, marker
+
+
+def test_answer_weight_is_the_weighted_mean_of_the_completion_tokens(tiny_model):
+    """The weighted loss at weight 1 is the model's own mean loss over the completion; above 1 the Answer line's
+    tokens count more: computed here by hand from the per-token losses."""
+    from types import SimpleNamespace
+
+    from mathcoach.train.trainer import MathSFTTrainer
+
+    model, prompt, ids, inputs, marker = _one_answer_row(tiny_model)
     with torch.no_grad():
         plain = model(**inputs).loss
         # a weight a hair above 1 takes the weighted path (at exactly 1 TRL's own loss is used)
@@ -696,18 +705,9 @@ def test_focal_loss_is_the_focal_weighted_mean_and_logs_the_plain_one(tiny_model
     from collections import defaultdict
     from types import SimpleNamespace
 
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from mathcoach.train.trainer import MathSFTTrainer
 
-    from mathcoach.train.trainer import ANSWER_MARKER, MathSFTTrainer
-
-    tok = AutoTokenizer.from_pretrained(tiny_model)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32)
-    prompt, reply = tok("What is 12 * 3?\n")["input_ids"], tok("12 * 3 = 36\nAnswer: 36")["input_ids"]
-    ids = torch.tensor([prompt + reply])
-    labels = ids.clone()
-    labels[0, : len(prompt)] = -100
-    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
-    marker = tok(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
+    model, prompt, ids, inputs, marker = _one_answer_row(tiny_model)
     metrics = {"train": defaultdict(list), "eval": defaultdict(list)}
     with torch.no_grad():
         plain = model(**inputs).loss

@@ -19,6 +19,9 @@ advantage times its token count) on the one token where it first leaves the prob
 trace the problem fixes (every `line` format here): under Adam the scale of a gradient is normalised away, so what
 matters is its share, and in ``first_error`` the read that was wrong was one token of ~18 on its line, the line's
 right copies pushed down with it, and the KL term and the right samples' pushes on every token made the rest.
+Measured at lr 5e-5 in that setting: one step with a right sample broke sampling (pass@8 60% -> 0%, greedy 7.5% ->
+5.0%; benchmarks/RESULTS.md, 2026-12-07): a share that is all one read is a full-size step in the direction that
+lowers it, and that direction moved the traces around it too.
 """
 
 from __future__ import annotations
