@@ -203,7 +203,7 @@ def test_places_counts_the_gathered_field_and_the_answer_line_by_place():
 def test_adds_splits_the_additions_by_carry_in_and_overflowing_ones():
     """--adds: the d > 0 additions of a right trace are filed by kind, every kind right and together the unsplit
     count; a slip in a group with a carry in whose ones overflow counts against that kind only."""
-    a, b = 16, 88  # line 0: 6 * 8 = 48 (no carry in, ones fit), 1 * 8 + 4 = 12 (carry in, ones fit)
+    a, b = 16, 88  # line 0: 6 * 8 = 48 (no carry in, ones fit), then 1 * 8 + 0 + 4 = 12 (carry in, ones overflow)
     text = render(_problem(a, b), "staged")
     plain, split = fused_fields.fields([_row(a, b, text)]), fused_fields.fields([_row(a, b, text)], adds=True)
     kinds = [k for k, f in split if f == "n" and k.startswith("t with d > 0, ")]
