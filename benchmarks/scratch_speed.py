@@ -11,6 +11,9 @@ A mode ending in ``-padded`` passes a padding mask as a mixed training batch has
 ``length`` - 150 tokens and one 60-token row (a refusal), the rest padding; its ``counted_tokens_per_s`` counts
 only the rows' own tokens, as the trainer's tokens/s does. Why: the seventh mathcoach-mul attempt trained at 4,290
 counted tokens/s where this script ran the same model at ~6,300 on one shape (benchmarks/RESULTS.md, 2026-12-06).
+A mode ending in ``-tokenloss`` takes its loss from the trainer's own weighted mean (``train.trainer.token_loss``,
+the path every ``--batching split`` run takes), and one ending in ``-focal`` the same with ``--focal-gamma 1``: what
+the weighting costs a step, measured apart from the day's speed.
 """
 
 from __future__ import annotations
@@ -41,9 +44,15 @@ def run(mode: str, size: str, length: int, batch: int, steps: int, warmup: int) 
         lengths[0] = 60
         mask = (torch.arange(length)[None, :] < lengths[:, None]).long()
 
+    from mathcoach.train.trainer import token_loss
+
     def step():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled="bf16" in mode):
-            loss = step_model(input_ids=x, attention_mask=mask, labels=x).loss
+            if mode.endswith(("-tokenloss", "-focal")):
+                batch_in = {"input_ids": x, "labels": x, **({"attention_mask": mask} if mask is not None else {})}
+                loss, _ = token_loss(step_model, batch_in, [], focal=1.0 if mode.endswith("-focal") else 0.0)
+            else:
+                loss = step_model(input_ids=x, attention_mask=mask, labels=x).loss
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
