@@ -44,7 +44,7 @@ def test_held_out_wordings_share_no_frame_with_training():
     shared = {skeleton(f.format(a=1, b=2)) for f in held} & train
     assert not shared
     # and no generated held-out question has the skeleton of any generated training question
-    seen_train = {skeleton(render_wording("free", a, 7)) for a in range(1, 3000)}
+    seen_train = {skeleton(render_wording(g, a, 7)) for g in ("free", "free:wide") for a in range(1, 3000)}
     for kind in UNSEEN_KINDS:
         for a in range(1, 300):
             s = skeleton(render_wording(f"unseen:{kind}", a, 7))
@@ -233,3 +233,39 @@ def test_the_place_token_template_reads_grouped_numbers_as_one():
         assert render(f"What is {group(4821, sep)} x {group(1234567, sep)}?") == plain
     assert render("a 12, 34") != render("a 1234")  # a comma and a space is a list, not a thousands separator
     assert render("1,2345").count(",") == 1 and render("2.5 x 3").count(".") == 1
+
+
+def _questions(path):
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    products = [r["messages"][0]["content"] for r in rows if r["meta"].get("source") != "refusal"]
+    refusals = [r["messages"][0]["content"] for r in rows if r["meta"].get("source") == "refusal"]
+    return products, refusals
+
+
+def test_wide_wording_leaves_no_mark_that_only_refusals_hold(tmp_path):
+    # the operations' own symbols, a decimal point and the no-cue twins' signs may tell a refusal; nothing else may
+    cues = set("+-−÷/.^%&=") | set("0123456789")
+    only = {}
+    for phrasing in ("free", "free:wide"):
+        path = tmp_path / f"{phrasing}.jsonl"
+        r = cli("data", "--op", "mul", "--digits", "1-4", "--per-cell", "40", "--split", "train", "--format", "rest8",
+                "--phrasing", phrasing, "--refusals", "600", "--refusal-twins", "0.5", "-o", str(path))
+        assert r.returncode == 0, r.stderr
+        products, refusals = _questions(path)
+        only[phrasing] = set("".join(refusals)) - set("".join(products)) - cues
+        # the refusals wear the same variation as the products: an aside's mark shows in both
+        assert any(";" in q for q in refusals) and any("{" in q for q in refusals) or phrasing == "free"
+    assert {";", "("} <= only["free"]  # the nineteenth attempt's training file: those marks meant "refuse"
+    assert not {c for c in only["free:wide"] if not c.isalpha()}, only["free:wide"]
+
+
+def test_wide_wording_keeps_the_held_out_symbols_and_words_unseen():
+    from mathcoach.problems.wordings import _ASIDE_WORDS, _HELD_OUT_WORDS
+
+    assert not set(_ASIDE_WORDS) & _HELD_OUT_WORDS
+    qs = [render_wording("free:wide", a, 3 * a + 7) for a in range(1, 4000)]
+    # "({a}) × ({b})" and "[{a} x {b}]" stay held out: no number alone in brackets, no square bracket at all
+    assert not [q for q in qs if re.search(r"\([\d,\u202f ]+\)|\[", q)]
+    assert sum(";" in q or "(" in q or "<" in q for q in qs) > 400  # the marks are common, not a rarity
+    assert sum(bool(re.search(r"\b[a-z]+ [A-Z][a-z]+", q)) for q in qs) > 200  # mixed capitals
+    assert qs == [render_wording("free:wide", a, 3 * a + 7) for a in range(1, 4000)]

@@ -134,13 +134,60 @@ def _surround(rng: random.Random, busy: bool) -> tuple[str, str]:
     return before, after
 
 
-def _free(a: int, b: int, rng: random.Random, core=_product, busy: bool = False) -> str:
-    """The training grammar around ``core(na, nb, rng)``: a product question, or a refusal's twin (below)."""
+def _free(a: int, b: int, rng: random.Random, core=_product, busy: bool = False, wide: bool = False) -> str:
+    """The training grammar around ``core(na, nb, rng)``: a product question, or a refusal's twin (below); ``wide``
+    adds `free:wide`'s surface variation (below)."""
     sep = rng.choice(",,,, \u202f") if rng.random() < 0.3 else None
     na, nb = (group(a, sep), group(b, sep)) if sep else (str(a), str(b))
+    if wide:
+        return _widen(core(_SLOTS[0], _SLOTS[1], rng), rng, _surround(rng, busy), {_SLOTS[0]: na, _SLOTS[1]: nb})
     text = core(na, nb, rng)
     before, after = _surround(rng, busy)
     return _case(before + text + after, rng)
+
+
+# `free:wide`: the training grammar with its surface varied the same way in products and in refusals: an aside
+# inserted between two words (often between the operation's word and a number, out of the frame's 8-character
+# window), a number or the whole question wrapped in marks, and words capitalized at random. Why: in the nineteenth
+# mathcoach-mul attempt every miss on held-out wordings was a refused product (12 of 127; RESULTS.md 2026-12-07),
+# and the training file's products held no `;`, `(` or `>` at all, which its refusals held 111, 191 and 72 times
+# (stories, negatives in brackets, the no-cue twins): a character was a cue to refuse ("Sorry to bother you -- A
+# multiplied by B, please; ...", "(A) × (B)", "A × B -> ?"). Here every mark the asides and wraps use stands in
+# products and refusals alike, so only the operation's word (or symbol) tells them apart. The held-out grammar's
+# own frames stay unseen: no aside holds a word of them (``_HELD_OUT_WORDS``), no number is wrapped in `(` or `[`
+# and no question in `[`, the wraps "({a}) × ({b})" and "[{a} x {b}]" of its symbols kind.
+_SLOTS = ("\x00", "\x01", "\x02", "\x03", "\x04")  # where the numbers go, so that nothing lands inside one
+_ASIDE_MARKS = ((", ", ","), ("; ", ";"), (" (", ")"), (" -- ", " --"), (": ", ":"), (" <", ">"), (" {", "}"),
+                (" \"", "\""), ("... ", "..."), (" > ", ""))
+_NUMBER_WRAPS = ('"{}"', "{{{}}}", "<{}>", "`{}`")
+_QUESTION_WRAPS = ("({})", "{{{}}}", "<{}>", '"{}"', "> {}", "{};")
+
+
+def _aside(rng: random.Random) -> str:
+    left, right = rng.choice(_ASIDE_MARKS)
+    return left + " ".join(rng.choices(_ASIDE_WORDS, k=rng.randint(1, 3))) + right
+
+
+def _widen(text: str, rng: random.Random, around: tuple[str, str], numbers: dict[str, str]) -> str:
+    """``text`` with its numbers still ``_SLOTS``: an aside between two words, wraps, ``around`` and case."""
+    if rng.random() < 0.4:
+        gaps = [m.start() for m in re.finditer(" ", text)]
+        if gaps:
+            at = rng.choice(gaps)
+            text = text[:at] + _aside(rng) + text[at:]
+    if rng.random() < 0.15:
+        wrap = rng.choice(_NUMBER_WRAPS)
+        numbers = {k: wrap.format(v) for k, v in numbers.items()}
+    if rng.random() < 0.12:
+        text = rng.choice(_QUESTION_WRAPS).format(text)
+    text = around[0] + text + around[1]
+    if rng.random() < 0.2:  # each word capitalized or not at random: title case is one draw of it
+        text = re.sub(r"[^\W\d_]+", lambda m: m[0].capitalize() if rng.random() < 0.5 else m[0].lower(), text)
+    else:
+        text = _case(text, rng)
+    for slot, number in numbers.items():
+        text = text.replace(slot, number)
+    return text
 
 
 def _unseen(kind: str, a: int, b: int, rng: random.Random) -> str:
@@ -156,7 +203,7 @@ def _unseen(kind: str, a: int, b: int, rng: random.Random) -> str:
     return rng.choice(_U_FRAMES[kind]).format(a=na, b=nb)
 
 
-TRAIN_WORDINGS = ("free", "free:busy")
+TRAIN_WORDINGS = ("free", "free:busy", "free:wide")
 
 
 def wording_ids() -> list[str]:
@@ -172,7 +219,7 @@ def render_wording(phrasing: str, a: int, b: int, seed: int = 0) -> str:
     the same text (the draw is keyed by them, so a file is reproducible byte for byte)."""
     rng = random.Random(f"wording:{phrasing}:{a}:{b}:{seed}")
     if phrasing in TRAIN_WORDINGS:
-        return _free(a, b, rng, busy=phrasing == "free:busy")
+        return _free(a, b, rng, busy=phrasing == "free:busy", wide=phrasing == "free:wide")
     return _unseen(phrasing.removeprefix("unseen:"), a, b, rng)
 
 
@@ -256,11 +303,12 @@ def _twin(kind: str):
 def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 4, twins: float = 0.0,
                      min_digits: int = 1) -> str:
     """A question of ``kind`` that a multiplication specialist must refuse; ``grammar`` is "train", "train:busy"
-    (the training grammar with `free:busy`'s text around it) or "unseen". Its numbers are ``min_digits`` to
+    (the training grammar with `free:busy`'s text around it), "train:wide" (with `free:wide`'s variation) or
+    "unseen". Its numbers are ``min_digits`` to
     ``digits`` digits long. In the training grammar a share ``twins`` of the ``TWIN_KINDS`` questions are twins
     (above); ``no_cue`` is only ever a twin."""
-    busy = grammar == "train:busy"
-    if busy:
+    busy, wide = grammar == "train:busy", grammar == "train:wide"
+    if busy or wide:
         grammar = "train"
 
     def num() -> int:
@@ -268,13 +316,19 @@ def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 
         return rng.randint(10 ** (d - 1) if d > 1 else 1, 10**d - 1)
 
     if grammar == "train" and kind in TWIN_KINDS and (kind == "no_cue" or (twins and rng.random() < twins)):
-        return _free(num(), num(), rng, _twin(kind), busy)
+        return _free(num(), num(), rng, _twin(kind), busy, wide)
     frames = _R[kind][0 if grammar == "train" else 1]
 
     x = f"{num()}.{rng.randint(1, 99)}"
     y = rng.choice("-−") + str(num())
     w = rng.choice(_WORDS)
-    text = rng.choice(frames).format(a=num(), b=num(), c=num(), x=x, y=y, w=w)
+    frame = rng.choice(frames)  # drawn before the numbers, as it always was: the files of `free` stay byte for byte
+    values = {"a": str(num()), "b": str(num()), "c": str(num()), "x": x, "y": y}
+    if wide:
+        before, after = rng.choice(_T_BEFORE), rng.choice(_T_AFTER)
+        return _widen(frame.format(w=w, **dict(zip(values, _SLOTS))), rng, (before, after),
+                      dict(zip(_SLOTS, values.values())))
+    text = frame.format(w=w, **values)
     if grammar == "train" and busy:
         before, after = _surround(rng, True)
         return _case(before + text + after, rng, 0.2)
@@ -286,6 +340,7 @@ def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 
 _HELD_OUT_WORDS = frozenset(w for frames in (*_U_FRAMES.values(), *(held for _, held in _R.values()))
                              for f in frames for w in re.findall(r"[a-z']+", f.lower()))
 _NOISE_BUSY = _NOISE + tuple(w for w in _BUSY_WORDS if w not in _HELD_OUT_WORDS)
+_ASIDE_WORDS = tuple(w for w in _NOISE_BUSY if w not in _HELD_OUT_WORDS)  # not "please": "The product, please, of"
 
 _WORDS = ("cat", "dog", "France", "Peru", "spider", "horse", "Japan", "robot", "teacher", "river", "friend", "bird")
 
