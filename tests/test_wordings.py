@@ -194,10 +194,7 @@ def test_busy_wording_puts_text_around_most_questions_and_no_held_out_word(tmp_p
     # and refusals in a busy file wear the same text: otherwise its length would tell them from products
     lengths = {}
     for phrasing in ("free", "free:busy"):
-        path = tmp_path / f"{phrasing}.jsonl"
-        r = cli("data", "--op", "mul", "--digits", "1", "--per-cell", "0", "--split", "train", "--format", "rest8",
-                "--phrasing", phrasing, "--refusals", "120", "--refusal-twins", "0.5", "-o", str(path))
-        assert r.returncode == 0, r.stderr
+        path = _training_file(tmp_path, phrasing, "1", 0, 120)
         rows = [json.loads(line) for line in path.read_text().splitlines()]
         assert {row["meta"]["kind"] for row in rows} == set(REFUSAL_KINDS) | {"no_cue"}
         lengths[phrasing] = sum(words(row["messages"][0]["content"]) for row in rows) / len(rows)
@@ -235,6 +232,15 @@ def test_the_place_token_template_reads_grouped_numbers_as_one():
     assert render("1,2345").count(",") == 1 and render("2.5 x 3").count(".") == 1
 
 
+def _training_file(tmp_path, phrasing: str, digits: str, per_cell: int, refusals: int):
+    """A `rest8` training file of products and refusals (half the twin kinds twins) in ``phrasing``."""
+    path = tmp_path / f"{phrasing}.jsonl"
+    r = cli("data", "--op", "mul", "--digits", digits, "--per-cell", str(per_cell), "--split", "train", "--format",
+            "rest8", "--phrasing", phrasing, "--refusals", str(refusals), "--refusal-twins", "0.5", "-o", str(path))
+    assert r.returncode == 0, r.stderr
+    return path
+
+
 def _questions(path):
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     products = [r["messages"][0]["content"] for r in rows if r["meta"].get("source") != "refusal"]
@@ -247,11 +253,7 @@ def test_wide_wording_leaves_no_mark_that_only_refusals_hold(tmp_path):
     cues = set("+-−÷/.^%&=") | set("0123456789")
     only = {}
     for phrasing in ("free", "free:wide"):
-        path = tmp_path / f"{phrasing}.jsonl"
-        r = cli("data", "--op", "mul", "--digits", "1-4", "--per-cell", "40", "--split", "train", "--format", "rest8",
-                "--phrasing", phrasing, "--refusals", "600", "--refusal-twins", "0.5", "-o", str(path))
-        assert r.returncode == 0, r.stderr
-        products, refusals = _questions(path)
+        products, refusals = _questions(_training_file(tmp_path, phrasing, "1-4", 40, 600))
         only[phrasing] = set("".join(refusals)) - set("".join(products)) - cues
         # the refusals wear the same variation as the products: an aside's mark shows in both
         assert any(";" in q for q in refusals) and any("{" in q for q in refusals) or phrasing == "free"

@@ -46,8 +46,8 @@ class DataConfig:
     phrasing: str | None = opt(None, help="use only these question phrasings (comma-separated), e.g. for a held-out "
                                "test: " + "; ".join(f"{op} {'|'.join(PHRASINGS[op])}" for op in OPS)
                                + "; mul also free (generated wordings), free:busy (the same with text around the "
-                               "question most of the time, refusals too), free:wide (asides, wraps and random capitals in products and "
-                               "refusals alike) and unseen (held-out wordings: unseen:KIND, "
+                               "question most of the time, refusals too), free:wide (asides, wraps and random "
+                               "capitals in products and refusals alike) and unseen (held-out wordings: unseen:KIND, "
                                + "|".join(UNSEEN_KINDS) + ")", metavar="NAME[,NAME]")
     hold_out_phrasing: str | None = opt(None, help="never use this phrasing (keep it for evaluation)", metavar="NAME")
     system: str | None = opt(None, help="system message added to every row, as TEXT or @FILE", metavar="TEXT|@FILE")
