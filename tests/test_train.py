@@ -749,3 +749,31 @@ def test_training_with_an_answer_weight_runs_and_is_recorded(tmp_path):
     assert res["config"]["answer_weight"] == 4.0
     losses = [float(r["loss"]) for r in csv.DictReader((out / "metrics.csv").open()) if r["loss"]]
     assert losses and all(0 < x < 100 for x in losses)
+
+
+def test_answer_focal_gamma_weights_the_answer_line_apart_from_the_trace(tiny_model):
+    """With answer_focal_gamma the Answer line's tokens take (1 - p)^ga, the rest (1 - p)^g: at ga = 0 the Answer
+    line keeps answer_weight on the plain loss while the trace is focal-weighted; computed by hand."""
+    from types import SimpleNamespace
+
+    from mathcoach.train.trainer import MathSFTTrainer
+
+    model, prompt, ids, inputs, marker = _one_answer_row(tiny_model)
+    losses = {}
+    with torch.no_grad():
+        for ga in (None, 0.0, 2.0):
+            losses[ga] = MathSFTTrainer.compute_loss(
+                SimpleNamespace(answer_weight=2.0, decision_weight=1.0, answer_ids=marker, focal_gamma=1.0,
+                                answer_focal_gamma=ga), model, dict(inputs))
+        logits = model(input_ids=ids).logits[0, :-1]
+    per_token = torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction="none")[len(prompt) - 1:]
+    start = next(i for i in range(len(ids[0]) - len(marker), -1, -1) if ids[0, i:i + len(marker)].tolist() == marker)
+    on_answer = torch.zeros_like(per_token, dtype=torch.bool)
+    on_answer[start - len(prompt):] = True
+    q = 1 - (-per_token).exp()
+    for ga, want_answer in ((None, q), (0.0, torch.ones_like(q)), (2.0, q ** 2)):
+        w = torch.where(on_answer, 2.0 * want_answer, q)
+        assert torch.allclose(losses[ga], (per_token * w).sum() / w.sum(), atol=1e-5), ga
+    assert not torch.allclose(losses[0.0], losses[None], atol=1e-4)
+    with pytest.raises(Exception, match="answer-focal-gamma"):
+        TrainConfig(train="t", val="v", answer_focal_gamma=-1)

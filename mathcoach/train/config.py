@@ -87,6 +87,9 @@ class TrainConfig:
     focal_gamma: float = opt(0.0, help="weight each completion token's loss by (1 - p)^gamma, p the model's "
                              "probability of it (the weighted mean): above 0 the tokens already learnt stop counting "
                              "and the loss is what is still wrong (focal loss); 0 is the plain mean", metavar="G")
+    answer_focal_gamma: float | None = opt(None, help="the focal gamma of the final Answer line's tokens alone "
+                                           "(default: focal_gamma's); 0 keeps them on the plain loss at "
+                                           "answer_weight", metavar="G")
     batching: str = opt("length", help="how rows are drawn into batches: length (rows of similar length together, "
                         "least padding) | random (every batch a mix, so short rows such as refusals are learned beside "
                         "long traces rather than in batches of their own) | split (random, each batch run as two "
@@ -214,6 +217,8 @@ class TrainConfig:
             raise ConfigError("decision_weight", f"must be above 0, got {self.decision_weight}")
         if self.focal_gamma < 0:
             raise ConfigError("focal_gamma", f"must be 0 or more, got {self.focal_gamma}")
+        if self.answer_focal_gamma is not None and self.answer_focal_gamma < 0:
+            raise ConfigError("answer_focal_gamma", f"must be 0 or more, got {self.answer_focal_gamma}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ConfigError("max_minutes", f"must be above 0, got {self.max_minutes}")
         if not 0 < self.learning_rate < 1:
@@ -248,7 +253,7 @@ class TrainConfig:
             raise ConfigError("beta", f"must be 0 or more, got {self.beta}")
         if self.method == "grpo" and self.answer_weight != 1.0:
             raise ConfigError("answer_weight", "GRPO's loss is weighted by the reward, not by token; drop it")
-        if self.method == "grpo" and self.focal_gamma:
+        if self.method == "grpo" and (self.focal_gamma or self.answer_focal_gamma is not None):
             raise ConfigError("focal_gamma", "GRPO's loss is weighted by the reward, not by token; drop it")
         if self.method == "grpo" and self.decision_weight != 1.0:
             raise ConfigError("decision_weight", "GRPO's loss is weighted by the reward, not by token; drop it")

@@ -364,7 +364,7 @@ def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, 
         peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                  target_modules=cfg.targets, bias="none", task_type="CAUSAL_LM")
     resume_step = int(ckpt.name.split("-")[1]) if ckpt else 0
-    cbs = [MetricsCSV(out / "metrics.csv", resume_step, extra=("ce_loss",) if cfg.focal_gamma else ()), *callbacks]
+    cbs = [MetricsCSV(out / "metrics.csv", resume_step, extra=("ce_loss",) if cfg.focal_gamma or cfg.answer_focal_gamma else ()), *callbacks]
     limit = TimeLimit(cfg.max_minutes) if cfg.max_minutes else None
     if limit:
         cbs.append(limit)
@@ -381,7 +381,7 @@ def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, 
         processing_class=tokenizer, peft_config=peft_config, callbacks=cbs, data_collator=collator,
         val_items=[it for _, it in picked], gen=GenSettings(system, fmt, gen_tokens, max(cfg.batch_size, 32), cfg.val_tools),
         samples_path=out / "val_samples.jsonl", answer_weight=cfg.answer_weight,
-        decision_weight=cfg.decision_weight, focal_gamma=cfg.focal_gamma)
+        decision_weight=cfg.decision_weight, focal_gamma=cfg.focal_gamma, answer_focal_gamma=cfg.answer_focal_gamma)
     trainer.remove_callback(PrinterCallback)  # its raw dicts of strings are replaced by one readable line
     if not quiet:
         trainer.add_callback(Progress())

@@ -83,22 +83,29 @@ class GenerationValidation:
 ANSWER_MARKER = "Answer:"
 
 
-def answer_weights(input_ids, marker_ids: list[int], weight: float):
-    """Per-token loss weights: ``weight`` from the last ``marker_ids`` run in each row (the final Answer line) to the
-    row's end, 1 elsewhere; a row without the marker (a refusal) keeps 1 throughout."""
+def answer_mask(input_ids, marker_ids: list[int]):
+    """True from the last ``marker_ids`` run in each row (the final Answer line) to the row's end, False elsewhere;
+    a row without the marker (a refusal) is False throughout."""
     import torch
 
-    w = torch.ones(input_ids.shape, dtype=torch.float32, device=input_ids.device)
+    m = torch.zeros(input_ids.shape, dtype=torch.bool, device=input_ids.device)
     n = len(marker_ids)
     if not n or input_ids.shape[1] < n:
-        return w
+        return m
     marker = torch.tensor(marker_ids, device=input_ids.device)
     hits = (input_ids.unfold(1, n, 1) == marker).all(-1)  # (rows, positions where the marker starts)
     for row in range(input_ids.shape[0]):
         where = hits[row].nonzero()
         if len(where):
-            w[row, int(where[-1]):] = weight
-    return w
+            m[row, int(where[-1]):] = True
+    return m
+
+
+def answer_weights(input_ids, marker_ids: list[int], weight: float):
+    """Per-token loss weights: ``weight`` on the final Answer line (``answer_mask``), 1 elsewhere."""
+    import torch
+
+    return torch.where(answer_mask(input_ids, marker_ids), weight, 1.0).float()
 
 
 def decision_weights(target, weight: float):
@@ -120,11 +127,13 @@ def focal_weights(per_token, gamma: float):
 
 
 def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0, decision: float = 1.0,
-               focal: float = 0.0, stats: dict | None = None):
+               focal: float = 0.0, stats: dict | None = None, answer_focal: float | None = None):
     """The mean of the completion tokens' cross-entropy over every forward of the batch (train/batches.py), the
     final Answer line's tokens weighted by ``weight``, each reply's first token by ``decision`` and, with ``focal``
-    above 0, every token by its focal weight; and the first forward's output. ``stats`` (a dict) receives the plain
-    unweighted mean as "ce_loss", the figure comparable with an unweighted run's loss."""
+    above 0, every token by its focal weight, the Answer line's by its own ``answer_focal`` where that is given;
+    and the first forward's output. ``stats`` (a dict) receives the plain unweighted mean as "ce_loss", the figure
+    comparable with an unweighted run's loss."""
+    import torch
     import torch.nn.functional as F
 
     from mathcoach.train.batches import groups
@@ -137,9 +146,13 @@ def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0, 
         logits, target = outs[-1].logits[:, :-1, :].float(), labels[:, 1:]
         per_token = F.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="none")
         mask = target != -100
-        w = answer_weights(ids, answer_ids, weight)[:, 1:] * decision_weights(target, decision) * mask
-        if focal:
-            w = w * focal_weights(per_token, focal)
+        on_answer = answer_mask(ids, answer_ids)[:, 1:]
+        w = torch.where(on_answer, weight, 1.0) * decision_weights(target, decision) * mask
+        if focal or answer_focal:
+            fw = focal_weights(per_token, focal)
+            if answer_focal is not None and answer_focal != focal:
+                fw = torch.where(on_answer, focal_weights(per_token, answer_focal), fw)
+            w = w * fw
         sums.append((per_token * w).sum())
         counts.append(w.sum())
         if stats is not None:
@@ -154,10 +167,12 @@ def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0, 
 
 class MathSFTTrainer(GenerationValidation, SFTTrainer):
     def __init__(self, *args, val_items=(), gen: GenSettings | None = None, samples_path: Path | None = None,
-                 answer_weight: float = 1.0, decision_weight: float = 1.0, focal_gamma: float = 0.0, **kwargs):
+                 answer_weight: float = 1.0, decision_weight: float = 1.0, focal_gamma: float = 0.0,
+                 answer_focal_gamma: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.val_items, self.gen, self.samples_path = list(val_items), gen, samples_path
         self.answer_weight, self.decision_weight, self.focal_gamma = answer_weight, decision_weight, focal_gamma
+        self.answer_focal_gamma = answer_focal_gamma
         self.answer_ids = self.processing_class(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -173,16 +188,20 @@ class MathSFTTrainer(GenerationValidation, SFTTrainer):
         # and one kind of add (99.07% of groups right), a few tokens of ~1,000 a trace, while the tokens already
         # learnt still made nearly all of the plain mean (RESULTS.md, 2026-12-07). Measured in the nineteenth, the one
         # change: 8x8 54.7% -> 93.7%, held-out refusals 87.0% -> 100.0%. Its plain mean is logged as ce_loss.
+        # --answer-focal-gamma: at focal_gamma 2 (the twentieth) the adds were 99.98% a group but the Answer line, a
+        # copy of the line above, wrote the 15th place as the 0 most rows hold there; the Answer line can keep its
+        # own gamma (0: the plain loss at answer_weight) while the trace takes the stronger focus.
         # TRL's own loss (and its entropy and token-accuracy logs) is used when none of these is on.
         from mathcoach.train.batches import SplitCollator
 
-        focal = getattr(self, "focal_gamma", 0.0)
-        if (self.answer_weight == 1.0 and self.decision_weight == 1.0 and not focal
+        focal, answer_focal = getattr(self, "focal_gamma", 0.0), getattr(self, "answer_focal_gamma", None)
+        if (self.answer_weight == 1.0 and self.decision_weight == 1.0 and not focal and not answer_focal
                 and not isinstance(getattr(self, "data_collator", None), SplitCollator)):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         stats: dict = {}
-        loss, out = token_loss(model, inputs, self.answer_ids, self.answer_weight, self.decision_weight, focal, stats)
-        if focal and hasattr(self, "_metrics"):
+        loss, out = token_loss(model, inputs, self.answer_ids, self.answer_weight, self.decision_weight, focal, stats,
+                               answer_focal)
+        if (focal or answer_focal) and hasattr(self, "_metrics"):
             self._metrics["train" if model.training else "eval"]["ce_loss"].append(stats["ce_loss"])
         if num_items_in_batch is not None and self.model_accepts_loss_kwargs:
             # the Trainer then leaves gradient accumulation to the loss (it divides only losses it thinks unscaled):
