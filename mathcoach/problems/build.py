@@ -47,7 +47,8 @@ class DataConfig:
                                "test: " + "; ".join(f"{op} {'|'.join(PHRASINGS[op])}" for op in OPS)
                                + "; mul also free (generated wordings), free:busy (the same with text around the "
                                "question most of the time, refusals too), free:wide (asides, wraps and random "
-                               "capitals in products and refusals alike) and unseen (held-out wordings: unseen:KIND, "
+                               "capitals in products and refusals alike), free:wrap (the same without the asides) "
+                               "and unseen (held-out wordings: unseen:KIND, "
                                + "|".join(UNSEEN_KINDS) + ")", metavar="NAME[,NAME]")
     hold_out_phrasing: str | None = opt(None, help="never use this phrasing (keep it for evaluation)", metavar="NAME")
     system: str | None = opt(None, help="system message added to every row, as TEXT or @FILE", metavar="TEXT|@FILE")
@@ -161,7 +162,7 @@ def refusal_rows(n: int, split: str, seed: int, grammar: str, system: str | None
     from mathcoach.problems.generate import split_of_text
 
     rng = random.Random(f"mathcoach:{seed}:{split}:refusals:{grammar}")
-    training = grammar.startswith("train")  # the training grammar, plain or as free:busy or free:wide vary it
+    training = grammar.startswith("train")  # the training grammar, plain or as free:busy/wide/wrap vary it
     kinds = REFUSAL_KINDS + (("no_cue",) if twins and training else ())
     lines, seen, tries = [], set(), 0
     while len(lines) < n and tries < 100 * n + 1000:
@@ -272,7 +273,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
                 bar.update(len(stats))
         if cfg.refusals:
             grammar = "unseen" if cfg.phrasing and all(p.startswith("unseen:") for p in cfg.phrasing_list) else "train"
-            for variant in ("busy", "wide"):  # refusals wear the products' surface, or that surface tells them apart
+            # refusals wear the products' surface, or that surface tells them apart
+            for variant in ("busy", "wide", "wrap"):
                 if grammar == "train" and cfg.phrasing and f"free:{variant}" in cfg.phrasing_list:
                     grammar = f"train:{variant}"
             extra = [line.encode() for line in refusal_rows(cfg.refusals, cfg.split, cfg.seed, grammar, cfg.system,

@@ -134,13 +134,14 @@ def _surround(rng: random.Random, busy: bool) -> tuple[str, str]:
     return before, after
 
 
-def _free(a: int, b: int, rng: random.Random, core=_product, busy: bool = False, wide: bool = False) -> str:
+def _free(a: int, b: int, rng: random.Random, core=_product, busy: bool = False, wide: str = "") -> str:
     """The training grammar around ``core(na, nb, rng)``: a product question, or a refusal's twin (below); ``wide``
-    adds `free:wide`'s surface variation (below)."""
+    ("wide" or "wrap") adds that wording's surface variation (below)."""
     sep = rng.choice(",,,, \u202f") if rng.random() < 0.3 else None
     na, nb = (group(a, sep), group(b, sep)) if sep else (str(a), str(b))
     if wide:
-        return _widen(core(_SLOTS[0], _SLOTS[1], rng), rng, _surround(rng, busy), {_SLOTS[0]: na, _SLOTS[1]: nb})
+        return _widen(core(_SLOTS[0], _SLOTS[1], rng), rng, _surround(rng, busy), {_SLOTS[0]: na, _SLOTS[1]: nb},
+                      asides=wide == "wide")
     text = core(na, nb, rng)
     before, after = _surround(rng, busy)
     return _case(before + text + after, rng)
@@ -160,6 +161,8 @@ def _free(a: int, b: int, rng: random.Random, core=_product, busy: bool = False,
 # symbols question answered (18 of 18, 16 before), but held-out refusals 100.0% -> 81.0%, the misses frames whose
 # operation is a word away from the numbers (plausibly the asides, which often push that word out of the window). The
 # recipe stays on `free`; the wraps and capitals without the asides are the next thing to measure.
+# `free:wrap` is that: `free:wide` without the asides, so the operation's word stays next to the numbers while the
+# wraps still bring `(`, `;`, `>`, `{`, `<` and quotes into products and refusals alike (not yet trained on).
 _SLOTS = ("\x00", "\x01", "\x02", "\x03", "\x04")  # where the numbers go, so that nothing lands inside one
 _ASIDE_MARKS = ((", ", ","), ("; ", ";"), (" (", ")"), (" -- ", " --"), (": ", ":"), (" <", ">"), (" {", "}"),
                 (" \"", "\""), ("... ", "..."), (" > ", ""))
@@ -172,9 +175,11 @@ def _aside(rng: random.Random) -> str:
     return left + " ".join(rng.choices(_ASIDE_WORDS, k=rng.randint(1, 3))) + right
 
 
-def _widen(text: str, rng: random.Random, around: tuple[str, str], numbers: dict[str, str]) -> str:
-    """``text`` with its numbers still ``_SLOTS``: an aside between two words, wraps, ``around`` and case."""
-    if rng.random() < 0.4:
+def _widen(text: str, rng: random.Random, around: tuple[str, str], numbers: dict[str, str],
+           asides: bool = True) -> str:
+    """``text`` with its numbers still ``_SLOTS``: an aside between two words (``asides``), wraps, ``around`` and
+    case."""
+    if rng.random() < 0.4 and asides:
         gaps = [m.start() for m in re.finditer(" ", text)]
         if gaps:
             at = rng.choice(gaps)
@@ -207,7 +212,7 @@ def _unseen(kind: str, a: int, b: int, rng: random.Random) -> str:
     return rng.choice(_U_FRAMES[kind]).format(a=na, b=nb)
 
 
-TRAIN_WORDINGS = ("free", "free:busy", "free:wide")
+TRAIN_WORDINGS = ("free", "free:busy", "free:wide", "free:wrap")
 
 
 def wording_ids() -> list[str]:
@@ -223,7 +228,8 @@ def render_wording(phrasing: str, a: int, b: int, seed: int = 0) -> str:
     the same text (the draw is keyed by them, so a file is reproducible byte for byte)."""
     rng = random.Random(f"wording:{phrasing}:{a}:{b}:{seed}")
     if phrasing in TRAIN_WORDINGS:
-        return _free(a, b, rng, busy=phrasing == "free:busy", wide=phrasing == "free:wide")
+        wide = phrasing.removeprefix("free:") if phrasing in ("free:wide", "free:wrap") else ""
+        return _free(a, b, rng, busy=phrasing == "free:busy", wide=wide)
     return _unseen(phrasing.removeprefix("unseen:"), a, b, rng)
 
 
@@ -307,10 +313,11 @@ def _twin(kind: str):
 def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 4, twins: float = 0.0,
                      min_digits: int = 1) -> str:
     """A question of ``kind`` that a multiplication specialist must refuse; ``grammar`` is "train", "train:busy"
-    (the training grammar with `free:busy`'s text around it), "train:wide" (with `free:wide`'s variation) or
-    "unseen". Its numbers are ``min_digits`` to ``digits`` digits long. In the training grammar a share ``twins`` of
-    the ``TWIN_KINDS`` questions are twins (above); ``no_cue`` is only ever a twin."""
-    busy, wide = grammar == "train:busy", grammar == "train:wide"
+    (the training grammar with `free:busy`'s text around it), "train:wide" or "train:wrap" (with that wording's
+    variation) or "unseen". Its numbers are ``min_digits`` to ``digits`` digits long. In the training grammar a
+    share ``twins`` of the ``TWIN_KINDS`` questions are twins (above); ``no_cue`` is only ever a twin."""
+    busy = grammar == "train:busy"
+    wide = grammar.removeprefix("train:") if grammar in ("train:wide", "train:wrap") else ""
     if busy or wide:
         grammar = "train"
 
@@ -330,7 +337,7 @@ def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 
     if wide:
         before, after = rng.choice(_T_BEFORE), rng.choice(_T_AFTER)
         return _widen(frame.format(w=w, **dict(zip(values, _SLOTS))), rng, (before, after),
-                      dict(zip(_SLOTS, values.values())))
+                      dict(zip(_SLOTS, values.values())), asides=wide == "wide")
     text = frame.format(w=w, **values)
     if grammar == "train" and busy:
         before, after = _surround(rng, True)

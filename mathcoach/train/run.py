@@ -364,7 +364,8 @@ def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, 
         peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                  target_modules=cfg.targets, bias="none", task_type="CAUSAL_LM")
     resume_step = int(ckpt.name.split("-")[1]) if ckpt else 0
-    cbs = [MetricsCSV(out / "metrics.csv", resume_step, extra=("ce_loss",) if cfg.focal_gamma or cfg.answer_focal_gamma else ()), *callbacks]
+    plain = cfg.focal_gamma or cfg.answer_focal_gamma  # a weighted loss: its plain mean is logged beside it
+    cbs = [MetricsCSV(out / "metrics.csv", resume_step, extra=("ce_loss",) if plain else ()), *callbacks]
     limit = TimeLimit(cfg.max_minutes) if cfg.max_minutes else None
     if limit:
         cbs.append(limit)
