@@ -27,7 +27,7 @@ from mathcoach.problems.phrasings import PHRASINGS, phrasing_ids
 from mathcoach.problems.problem import OPS, Problem
 from mathcoach.problems.traces import FORMATS, FormatError, check_format, render_checked
 from mathcoach.problems.word import STYLES
-from mathcoach.problems.wordings import REFUSAL_KINDS, UNSEEN_KINDS, refusal_question
+from mathcoach.problems.wordings import REFUSAL_KINDS, SURFACES, UNSEEN_KINDS, refusal_question
 
 SOURCES = ("generated", "gsm8k", "word")
 
@@ -274,7 +274,7 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict:
         if cfg.refusals:
             grammar = "unseen" if cfg.phrasing and all(p.startswith("unseen:") for p in cfg.phrasing_list) else "train"
             # refusals wear the products' surface, or that surface tells them apart
-            for variant in ("busy", "wide", "wrap"):
+            for variant in SURFACES:
                 if grammar == "train" and cfg.phrasing and f"free:{variant}" in cfg.phrasing_list:
                     grammar = f"train:{variant}"
             extra = [line.encode() for line in refusal_rows(cfg.refusals, cfg.split, cfg.seed, grammar, cfg.system,

@@ -212,7 +212,9 @@ def _unseen(kind: str, a: int, b: int, rng: random.Random) -> str:
     return rng.choice(_U_FRAMES[kind]).format(a=na, b=nb)
 
 
-TRAIN_WORDINGS = ("free", "free:busy", "free:wide", "free:wrap")
+SURFACES = ("busy", "wide", "wrap")  # the training grammar's variants, `free:VARIANT`; refusals `train:VARIANT`
+_WIDE = ("wide", "wrap")  # the variants that go through ``_widen``
+TRAIN_WORDINGS = ("free", *(f"free:{v}" for v in SURFACES))
 
 
 def wording_ids() -> list[str]:
@@ -228,8 +230,8 @@ def render_wording(phrasing: str, a: int, b: int, seed: int = 0) -> str:
     the same text (the draw is keyed by them, so a file is reproducible byte for byte)."""
     rng = random.Random(f"wording:{phrasing}:{a}:{b}:{seed}")
     if phrasing in TRAIN_WORDINGS:
-        wide = phrasing.removeprefix("free:") if phrasing in ("free:wide", "free:wrap") else ""
-        return _free(a, b, rng, busy=phrasing == "free:busy", wide=wide)
+        variant = phrasing.partition(":")[2]
+        return _free(a, b, rng, busy=variant == "busy", wide=variant if variant in _WIDE else "")
     return _unseen(phrasing.removeprefix("unseen:"), a, b, rng)
 
 
@@ -316,9 +318,9 @@ def refusal_question(grammar: str, kind: str, rng: random.Random, digits: int = 
     (the training grammar with `free:busy`'s text around it), "train:wide" or "train:wrap" (with that wording's
     variation) or "unseen". Its numbers are ``min_digits`` to ``digits`` digits long. In the training grammar a
     share ``twins`` of the ``TWIN_KINDS`` questions are twins (above); ``no_cue`` is only ever a twin."""
-    busy = grammar == "train:busy"
-    wide = grammar.removeprefix("train:") if grammar in ("train:wide", "train:wrap") else ""
-    if busy or wide:
+    variant = grammar.partition(":")[2] if grammar.startswith("train:") else ""
+    busy, wide = variant == "busy", variant if variant in _WIDE else ""
+    if variant:
         grammar = "train"
 
     def num() -> int:
