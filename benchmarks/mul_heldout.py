@@ -44,14 +44,24 @@ def gather(eval_dir: Path) -> dict:
 
 
 def run_record(model_dir: Path) -> dict:
-    """The training run's own figures and its last validation round, each row kept."""
+    """The training run's own figures and its last validation round, each row kept.
+
+    The directory's weights are the best validation checkpoint's (``best_step``; a tie keeps the first), while
+    val_samples.jsonl holds the last round. When the two steps differ the round did not score the weights that the
+    held-out sets score, and ``val_of_saved_weights`` says so: attempt 21's record paired its step-1,300 round with
+    the step-1,180 weights, unmarked.
+    """
     tr = json.loads((model_dir / "train_results.json").read_text(encoding="utf-8"))
     rows = [json.loads(x) for x in (model_dir / "val_samples.jsonl").read_text(encoding="utf-8").splitlines()]
     last = max(r["train_step"] for r in rows)
     rows = [r for r in rows if r["train_step"] == last]
     keep = ("best_step", "best_val_exact_match", "data_sha256", "seed", "steps", "stopped_by", "tokens_per_s",
-            "tokens_seen", "train_s", "versions")
-    return {**{k: tr.get(k) for k in keep}, "val_step": last,
+            "tokens_seen", "train_s", "val_history", "versions")
+    saved = tr.get("best_step") in (None, last)
+    if not saved:
+        print(f"note: {model_dir}'s weights are step {tr['best_step']}'s; its validation rows are step {last}'s",
+              file=sys.stderr)
+    return {**{k: tr.get(k) for k in keep}, "val_step": last, "val_of_saved_weights": saved,
             "val_items": {r["id"]: int(bool(r["correct"])) for r in rows},
             "val_wrong": [{"id": r["id"], "question": r["question"], "gold": r["gold"], "answer": r["strict"],
                            "refused": bool(r.get("refused"))} for r in rows if not r["correct"]]}

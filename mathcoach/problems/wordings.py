@@ -162,7 +162,10 @@ def _free(a: int, b: int, rng: random.Random, core=_product, busy: bool = False,
 # operation is a word away from the numbers (plausibly the asides, which often push that word out of the window). The
 # recipe stays on `free`; the wraps and capitals without the asides are the next thing to measure.
 # `free:wrap` is that: `free:wide` without the asides, so the operation's word stays next to the numbers while the
-# wraps still bring `(`, `;`, `>`, `{`, `<` and quotes into products and refusals alike (not yet trained on).
+# wraps still bring `(`, `;`, `>`, `{`, `<` and quotes into products and refusals alike. Measured (the twenty-second
+# attempt, the one change from the nineteenth; RESULTS.md 2026-12-07): held-out refusals 100.0% -> 83.5% at step 1,300
+# (74.5% at 1,083), "Work out A added to B" and "Split A into B equal parts" answered as products, so the asides were
+# not what lost attempt 20's refusals: the wraps and the random capitals did too.
 _SLOTS = ("\x00", "\x01", "\x02", "\x03", "\x04")  # where the numbers go, so that nothing lands inside one
 _ASIDE_MARKS = ((", ", ","), ("; ", ";"), (" (", ")"), (" -- ", " --"), (": ", ":"), (" <", ">"), (" {", "}"),
                 (" \"", "\""), ("... ", "..."), (" > ", ""))
