@@ -216,6 +216,7 @@ def test_rft_keeps_only_right_samples_and_fine_tunes_on_them(warm, tmp_path):
     (["--temperature", "0"], "--temperature"),
     (["--answer-weight", "3"], "weighted by the reward"),
     (["--decision-weight", "3"], "weighted by the reward"),
+    (["--fit-schedule", "--max-minutes", "5"], "GRPO's is TRL's own"),
     (["--advantage", "token"], "choose one of sequence, first_error"),
     (["--method", "rft", "--advantage", "first_error"], "only with --method grpo"),
 ])

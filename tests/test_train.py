@@ -405,6 +405,7 @@ def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     (["--objective", "pretrain", "--from-scratch", "tiny", "--method", "full"], "continues a pretrained --model"),
     (["--answer-weight", "0"], "--answer-weight: must be above 0"),
     (["--decision-weight", "0"], "--decision-weight: must be above 0"),
+    (["--fit-schedule"], "--fit-schedule: fits the schedule into --max-minutes"),
 ])
 def test_bad_train_settings_one_line_exit_2_and_no_output(tiny_model, tmp_path, capsys, extra, needle):
     if extra in (["--method", "qlora"], ["--packing"]) and torch.cuda.is_available():
@@ -474,6 +475,41 @@ def test_max_minutes_stops_on_time_and_validates_the_last_step(tiny_model, tmp_p
     out, res = run_train(cfg(tmp_path, tiny_model, max_steps=200, eval_steps=100, max_minutes=0.002), quiet=True)
     assert res["stopped_by"] == "time limit" and res["steps"] < 200
     assert res["val_history"][-1]["step"] == res["steps"]  # the step it stopped at was evaluated (and could win)
+
+
+def test_fit_schedule_anneals_the_rate_by_the_time_limit(tiny_model, tmp_path):
+    # 200 steps cannot run in 6 s: without the clock the rate used by step k is 1 - (k - 1)/200 of the peak (linear),
+    # above half of it for any step before 100; with it the rate follows the clock to ~0 at the limit
+    out, res = run_train(cfg(tmp_path, tiny_model, max_steps=200, eval_steps=200, max_minutes=0.1, fit_schedule=True,
+                             lr_scheduler="linear", warmup_ratio=0.0, learning_rate=1e-3), quiet=True)
+    lrs = _lrs(out)  # the rate each step used
+    assert res["stopped_by"] == "time limit" and res["steps"] < 100 and len(lrs) == res["steps"]
+    assert all(lr <= 1e-3 * (1 - k / 200) + 1e-12 for k, lr in enumerate(lrs))  # never behind the steps' share
+    assert lrs[-1] < 0.5e-3  # the last step's rate: the clock's share, not the steps'
+
+
+def test_schedule_clock_takes_the_larger_share_and_resumes_from_its_checkpoint(monkeypatch):
+    from mathcoach.train import trainer as tr
+
+    now = [0.0]
+    monkeypatch.setattr(tr.time, "time", lambda: now[0])
+    limit = tr.TimeLimit(10)  # 600 s
+    clock = tr.ScheduleClock(limit)
+    clock.total = 1000
+    assert clock.virtual(0) == 0  # before training begins: the step itself
+    limit.t0 = 100.0
+    now[0] = 100.0 + 300  # half the time gone at step 1: the clock's share, 500 virtual steps
+    assert clock.virtual(1) == pytest.approx(500)
+    now[0] = 100.0 + 30  # ahead of the clock (5% of the time, 60% of the steps): the step
+    assert clock.virtual(600) == 600
+    resumed = tr.ScheduleClock(limit)
+    resumed.total = 1000
+    now[0] = 100.0
+    assert resumed.virtual(801) == 801  # a checkpoint at step 800 starts there ...
+    now[0] = 100.0 + 300
+    assert resumed.virtual(802) == pytest.approx(900)  # ... and anneals the rest within its own limit
+    now[0] = 100.0 + 900
+    assert resumed.virtual(803) == pytest.approx(1000)  # past the limit: the schedule's end, no further
 
 
 def test_early_stopping_stops_after_evaluations_without_improvement(tiny_model, tmp_path):

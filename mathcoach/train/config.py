@@ -69,6 +69,9 @@ class TrainConfig:
     max_steps: int | None = opt(None, help="optimizer steps to train for (overrides --epochs)", metavar="N")
     max_minutes: float | None = opt(None, help="stop (evaluate and save first) once training has run this long",
                                     metavar="MIN")
+    fit_schedule: bool = opt(False, help="fit the learning-rate schedule into --max-minutes: its progress is the "
+                             "larger of the step's share and the clock's, so the rate anneals before the limit stops "
+                             "a slow run")
     learning_rate: float = opt(2e-4, help="peak learning rate (LoRA 1e-4..2e-3; full 1e-5..2e-4; scratch ~1e-3)")
     lr_scheduler: str = opt("cosine", help="transformers scheduler: cosine, linear, constant_with_warmup...")
     warmup_ratio: float = opt(0.03, help="fraction of steps spent warming the learning rate up")
@@ -221,6 +224,8 @@ class TrainConfig:
             raise ConfigError("answer_focal_gamma", f"must be 0 or more, got {self.answer_focal_gamma}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ConfigError("max_minutes", f"must be above 0, got {self.max_minutes}")
+        if self.fit_schedule and self.max_minutes is None:
+            raise ConfigError("fit_schedule", "fits the schedule into --max-minutes; set --max-minutes too")
         if not 0 < self.learning_rate < 1:
             raise ConfigError("learning_rate", f"must be in (0, 1), got {self.learning_rate}")
         if not 0 <= self.lora_dropout < 1 or not 0 <= self.warmup_ratio < 1:
@@ -257,6 +262,8 @@ class TrainConfig:
             raise ConfigError("focal_gamma", "GRPO's loss is weighted by the reward, not by token; drop it")
         if self.method == "grpo" and self.decision_weight != 1.0:
             raise ConfigError("decision_weight", "GRPO's loss is weighted by the reward, not by token; drop it")
+        if self.method == "grpo" and self.fit_schedule:
+            raise ConfigError("fit_schedule", "fits SFT's schedule (sft, rft); GRPO's is TRL's own, drop it")
         parse_rewards(self.rewards)
 
     @property

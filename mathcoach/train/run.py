@@ -351,7 +351,7 @@ def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, 
                    quiet=False):
     from transformers import EarlyStoppingCallback, PrinterCallback
 
-    from mathcoach.train.trainer import GenSettings, MathSFTTrainer, MetricsCSV, Progress, TimeLimit
+    from mathcoach.train.trainer import GenSettings, MathSFTTrainer, MetricsCSV, Progress, ScheduleClock, TimeLimit
 
     peft_config = None
     if cfg.method in ("lora", "qlora"):
@@ -382,7 +382,8 @@ def _build_trainer(cfg, out, ckpt, model, tokenizer, train_ds, eval_ds, picked, 
         processing_class=tokenizer, peft_config=peft_config, callbacks=cbs, data_collator=collator,
         val_items=[it for _, it in picked], gen=GenSettings(system, fmt, gen_tokens, max(cfg.batch_size, 32), cfg.val_tools),
         samples_path=out / "val_samples.jsonl", answer_weight=cfg.answer_weight,
-        decision_weight=cfg.decision_weight, focal_gamma=cfg.focal_gamma, answer_focal_gamma=cfg.answer_focal_gamma)
+        decision_weight=cfg.decision_weight, focal_gamma=cfg.focal_gamma, answer_focal_gamma=cfg.answer_focal_gamma,
+        schedule_clock=ScheduleClock(limit) if cfg.fit_schedule and limit else None)
     trainer.remove_callback(PrinterCallback)  # its raw dicts of strings are replaced by one readable line
     if not quiet:
         trainer.add_callback(Progress())

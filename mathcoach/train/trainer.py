@@ -168,12 +168,20 @@ def token_loss(model, inputs: dict, answer_ids: list[int], weight: float = 1.0, 
 class MathSFTTrainer(GenerationValidation, SFTTrainer):
     def __init__(self, *args, val_items=(), gen: GenSettings | None = None, samples_path: Path | None = None,
                  answer_weight: float = 1.0, decision_weight: float = 1.0, focal_gamma: float = 0.0,
-                 answer_focal_gamma: float | None = None, **kwargs):
+                 answer_focal_gamma: float | None = None, schedule_clock: ScheduleClock | None = None, **kwargs):
+        self.schedule_clock = schedule_clock  # before super().__init__, which may build the scheduler
         super().__init__(*args, **kwargs)
         self.val_items, self.gen, self.samples_path = list(val_items), gen, samples_path
         self.answer_weight, self.decision_weight, self.focal_gamma = answer_weight, decision_weight, focal_gamma
         self.answer_focal_gamma = answer_focal_gamma
         self.answer_ids = self.processing_class(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        made = self.lr_scheduler is None
+        scheduler = super().create_scheduler(num_training_steps, optimizer)
+        if made and getattr(self, "schedule_clock", None) is not None:
+            self.schedule_clock.wrap(scheduler, num_training_steps)
+        return scheduler
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         # --answer-weight: the Answer line's ~16 tokens are 2% of a mathcoach-mul row and the reads it needs were the
@@ -273,6 +281,36 @@ class TimeLimit(TrainerCallback):
             control.should_training_stop = True
             control.should_evaluate = control.should_save = True
         return control
+
+
+class ScheduleClock:
+    """--fit-schedule: the learning-rate schedule's progress is the larger of the step's share of the steps and the
+    clock's share of --max-minutes, so the rate anneals inside the time limit on a slow day as well.
+
+    Why: on a day a 2-core CPU runs ~25% slow, the limit stopped the twenty-second mathcoach-mul attempt at step 1,083
+    of 1,300 with the cosine rate still ~13% of its peak: 8x8 95.0% there, 99.0% once resumed to step 1,300
+    (benchmarks/RESULTS.md, 2026-12-07). The schedule's own function (cosine, linear, warmup...) is kept and fed a
+    virtual step, max(step, clock share x steps); on a day fast enough to finish the steps, nothing changes. A resumed
+    run anneals from where its checkpoint stood to the end within its own --max-minutes."""
+
+    def __init__(self, limit: TimeLimit):
+        self.limit, self.total, self.start = limit, 0, None
+
+    def wrap(self, scheduler, total_steps: int):
+        """Feed each of a LambdaLR's functions (what transformers' get_scheduler returns) the virtual step."""
+        self.total = total_steps
+        # plain functions: LambdaLR's state_dict leaves them out, so a checkpoint never holds this clock
+        scheduler.lr_lambdas = [lambda step, f=f: f(self.virtual(step)) for f in scheduler.lr_lambdas]
+        return scheduler
+
+    def virtual(self, step: int) -> float:
+        if self.limit.t0 is None or not self.total:  # before training begins (LambdaLR's own first call)
+            return step
+        if self.start is None:  # the first step after train begin: 1, or a resumed checkpoint's step + 1
+            self.start = step - 1
+        done = self.start / self.total
+        share = min(1.0, (time.time() - self.limit.t0) / self.limit.limit_s)
+        return max(step, (done + (1 - done) * share) * self.total)
 
 
 class Progress(TrainerCallback):
