@@ -84,11 +84,13 @@ def compare(now: dict, before: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path)
-    p.add_argument("evals", nargs="+", help="NAME=EVAL_DIR")
+    p.add_argument("evals", nargs="*", help="NAME=EVAL_DIR (none: the run record of --model-dir alone)")
     p.add_argument("--before", type=Path, help="an earlier figures file to compare with")
     p.add_argument("--what", default="", help="one line on what was measured")
     p.add_argument("--model-dir", type=Path, help="the trained model directory: its run record and validation rows")
     a = p.parse_args(argv)
+    if not a.evals and not a.model_dir:
+        p.error("name an evaluation (NAME=EVAL_DIR) or --model-dir")
     before = {}
     if a.before:
         old = json.loads(a.before.read_text(encoding="utf-8"))

@@ -31,3 +31,19 @@ def test_a_round_of_the_saved_weights_is_marked_so(tmp_path, capsys):
     rec = mul_heldout.run_record(_model_dir(tmp_path, 1300, {1300: [True, False]}))
     assert rec["val_of_saved_weights"] is True and [w["id"] for w in rec["val_wrong"]] == ["q1"]
     assert capsys.readouterr().err == ""
+
+
+def test_a_run_too_weak_for_held_out_sets_is_recorded_alone(tmp_path, capsys):
+    out = tmp_path / "fig.json"
+    assert mul_heldout.main([str(out), "--model-dir", str(_model_dir(tmp_path, 339, {339: [True, False, False]}))]) == 0
+    fig = json.loads(out.read_text(encoding="utf-8"))
+    assert fig["run"]["val_items"] == {"q0": 1, "q1": 0, "q2": 0} and fig["evals_on_validation_problems"] == {}
+
+
+def test_neither_an_evaluation_nor_a_model_dir_is_one_line_and_exit_2(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as e:
+        mul_heldout.main([str(tmp_path / "fig.json")])
+    assert e.value.code == 2 and "--model-dir" in capsys.readouterr().err
+    assert not (tmp_path / "fig.json").exists()
