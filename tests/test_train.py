@@ -406,6 +406,7 @@ def test_a_scratch_model_trained_further_keeps_its_template(tmp_path):
     (["--answer-weight", "0"], "--answer-weight: must be above 0"),
     (["--decision-weight", "0"], "--decision-weight: must be above 0"),
     (["--fit-schedule"], "--fit-schedule: fits the schedule into --max-minutes"),
+    (["--fit-schedule", "--max-minutes", "5", "--lr-scheduler", "reduce_lr_on_plateau"], "follows the loss"),
 ])
 def test_bad_train_settings_one_line_exit_2_and_no_output(tiny_model, tmp_path, capsys, extra, needle):
     if extra in (["--method", "qlora"], ["--packing"]) and torch.cuda.is_available():

@@ -226,6 +226,8 @@ class TrainConfig:
             raise ConfigError("max_minutes", f"must be above 0, got {self.max_minutes}")
         if self.fit_schedule and self.max_minutes is None:
             raise ConfigError("fit_schedule", "fits the schedule into --max-minutes; set --max-minutes too")
+        if self.fit_schedule and self.lr_scheduler == "reduce_lr_on_plateau":
+            raise ConfigError("fit_schedule", "needs a schedule over steps; reduce_lr_on_plateau follows the loss")
         if not 0 < self.learning_rate < 1:
             raise ConfigError("learning_rate", f"must be in (0, 1), got {self.learning_rate}")
         if not 0 <= self.lora_dropout < 1 or not 0 <= self.warmup_ratio < 1:
