@@ -478,15 +478,33 @@ def test_max_minutes_stops_on_time_and_validates_the_last_step(tiny_model, tmp_p
     assert res["val_history"][-1]["step"] == res["steps"]  # the step it stopped at was evaluated (and could win)
 
 
-def test_fit_schedule_anneals_the_rate_by_the_time_limit(tiny_model, tmp_path):
-    # 200 steps cannot run in 6 s: without the clock the rate used by step k is 1 - (k - 1)/200 of the peak (linear),
-    # above half of it for any step before 100; with it the rate follows the clock to ~0 at the limit
-    out, res = run_train(cfg(tmp_path, tiny_model, max_steps=200, eval_steps=200, max_minutes=0.1, fit_schedule=True,
-                             lr_scheduler="linear", warmup_ratio=0.0, learning_rate=1e-3), quiet=True)
+class Tick(TrainerCallback):
+    """A clock that moves one second per optimizer step, so a time limit falls on a known step on any machine."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.now += 1.0
+
+
+def test_fit_schedule_anneals_the_rate_by_the_time_limit(tiny_model, tmp_path, monkeypatch):
+    import time
+    import types
+
+    from mathcoach.train import trainer as tr
+
+    tick = Tick()  # runs before TimeLimit: the passed callbacks come first
+    monkeypatch.setattr(tr, "time", types.SimpleNamespace(time=lambda: tick.now, perf_counter=time.perf_counter))
+    # 30 s at a second a step: the limit stops step 30 of 200. Without the clock the rate step k uses is
+    # 1 - (k - 1)/200 of the peak (linear), 0.855 at step 30; with it the rate follows the clock's share,
+    # (k - 2)/30 once that leads, so step 30 uses 1 - 28/30 = 1/15 of the peak
+    out, res = run_train(cfg(tmp_path, tiny_model, max_steps=200, eval_steps=200, max_minutes=0.5, fit_schedule=True,
+                             lr_scheduler="linear", warmup_ratio=0.0, learning_rate=1e-3), callbacks=[tick], quiet=True)
     lrs = _lrs(out)  # the rate each step used
-    assert res["stopped_by"] == "time limit" and res["steps"] < 100 and len(lrs) == res["steps"]
+    assert res["stopped_by"] == "time limit" and res["steps"] == 30 and len(lrs) == 30
+    assert lrs[-1] == pytest.approx(1e-3 / 15)
     assert all(lr <= 1e-3 * (1 - k / 200) + 1e-12 for k, lr in enumerate(lrs))  # never behind the steps' share
-    assert lrs[-1] < 0.5e-3  # the last step's rate: the clock's share, not the steps'
 
 
 def test_schedule_clock_takes_the_larger_share_and_resumes_from_its_checkpoint(monkeypatch):
