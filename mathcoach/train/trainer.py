@@ -288,7 +288,7 @@ class ScheduleClock:
     clock's share of --max-minutes, so the rate anneals inside the time limit on a slow day as well.
 
     Why: on a day a 2-core CPU runs ~25% slow, the limit stopped the twenty-second mathcoach-mul attempt at step 1,083
-    of 1,300 with the cosine rate still ~13% of its peak: 8x8 95.0% there, 99.0% once resumed to step 1,300
+    of 1,300 with the cosine rate still ~7% of its peak: 8x8 95.0% there, 99.0% once resumed to step 1,300
     (benchmarks/RESULTS.md, 2026-12-07). The schedule's own function (cosine, linear, warmup...) is kept and fed a
     virtual step, max(step, clock share x steps); on a day fast enough to finish the steps, nothing changes. A resumed
     run anneals from where its checkpoint stood to the end within its own --max-minutes."""
