@@ -2,16 +2,13 @@
 that encoding's."""
 
 import hashlib
-import importlib.util
 import json
 
 from mathcoach.cli import main as cli
 
-from .conftest import REPO
+from .helpers.bench import load
 
-_spec = importlib.util.spec_from_file_location("encode_speed", REPO / "benchmarks" / "encode_speed.py")
-encode_speed = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(encode_speed)
+encode_speed = load("encode_speed")
 
 
 def test_reports_ms_per_row_and_the_digest_of_the_trainers_encoding(tiny_model, tmp_path, capsys, monkeypatch):

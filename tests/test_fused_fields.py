@@ -1,15 +1,12 @@
 """benchmarks/fused_fields.py counts a right trace as right everywhere and pins a slip to its field."""
 
-import importlib.util
 
 from mathcoach.problems.problem import Problem
 from mathcoach.problems.traces import render
 
-from .conftest import REPO
+from .helpers.bench import load
 
-_spec = importlib.util.spec_from_file_location("fused_fields", REPO / "benchmarks" / "fused_fields.py")
-fused_fields = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fused_fields)
+fused_fields = load("fused_fields")
 
 
 def _row(a: int, b: int, text: str) -> dict:

@@ -1,13 +1,12 @@
 """benchmarks/mul_heldout.py's run record says whether its validation round scored the weights it describes."""
 
-import importlib.util
 import json
 
-from .conftest import REPO
+import pytest
 
-_spec = importlib.util.spec_from_file_location("mul_heldout", REPO / "benchmarks" / "mul_heldout.py")
-mul_heldout = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mul_heldout)
+from .helpers.bench import load
+
+mul_heldout = load("mul_heldout")
 
 
 def _model_dir(tmp_path, best_step: int, rounds: dict[int, list[bool]]):
@@ -41,8 +40,6 @@ def test_a_run_too_weak_for_held_out_sets_is_recorded_alone(tmp_path, capsys):
 
 
 def test_neither_an_evaluation_nor_a_model_dir_is_one_line_and_exit_2(tmp_path, capsys):
-    import pytest
-
     with pytest.raises(SystemExit) as e:
         mul_heldout.main([str(tmp_path / "fig.json")])
     assert e.value.code == 2 and "--model-dir" in capsys.readouterr().err

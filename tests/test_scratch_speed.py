@@ -1,14 +1,11 @@
 """benchmarks/scratch_speed.py: every loss path it times runs a real step and reports a throughput."""
 
-import importlib.util
 
 import pytest
 
-from .conftest import REPO
+from .helpers.bench import load
 
-_spec = importlib.util.spec_from_file_location("scratch_speed", REPO / "benchmarks" / "scratch_speed.py")
-scratch_speed = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(scratch_speed)
+scratch_speed = load("scratch_speed")
 
 
 @pytest.mark.parametrize("mode", ["fp32", "fp32-tokenloss", "fp32-focal", "fp32-padded"])

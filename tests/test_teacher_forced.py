@@ -1,15 +1,12 @@
 """benchmarks/teacher_forced.py's --render and --answer: the rows it rewrites and the places it scores."""
 
-import importlib.util
 
 from mathcoach.problems.dataset import to_row
 from mathcoach.problems.problem import Problem
 
-from .conftest import REPO
+from .helpers.bench import load
 
-_spec = importlib.util.spec_from_file_location("teacher_forced", REPO / "benchmarks" / "teacher_forced.py")
-teacher_forced = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(teacher_forced)
+teacher_forced = load("teacher_forced")
 
 
 def _row(a: int, b: int, fmt: str) -> dict:
